@@ -1,0 +1,13 @@
+// Every CLI command, in the order `madoguchi --help` lists them. One line per command module.
+import type { Command } from '../command.js';
+import { serve } from './serve.js';
+import { inventoryImport } from './inventory.js';
+import { attribute } from './attribute.js';
+import { demo } from './demo.js';
+
+export const commands: Command[] = [
+  serve,
+  demo,
+  inventoryImport,
+  attribute,
+];

@@ -1,0 +1,117 @@
+// One config file (madoguchi.yaml) over built-in defaults, then environment overrides, then
+// command-line flags. docs/CONFIGURATION.md documents every key; a test keeps the two in step.
+import { readFileSync, existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export const defaults = {
+  data_dir: './data',
+  /** PostgreSQL server; empty means the embedded database under data_dir. */
+  database_url: '',
+  /** Seconds to wait for a database server before giving up with an error. */
+  database_connect_timeout: 5,
+  log: { level: 'info' },
+  http: {
+    host: '127.0.0.1',
+    port: 8080,
+    /** Largest request body accepted, bytes. */
+    body_limit: 26214400,
+  },
+  smtp: {
+    enabled: true,
+    host: '127.0.0.1',
+    port: 2525,
+    /** Largest message accepted, bytes (announced in EHLO as SIZE). */
+    max_size: 26214400,
+  },
+  desk: {
+    /** Time zone used for case numbers, notices and statistics. */
+    timezone: 'Asia/Tokyo',
+  },
+};
+
+export type Config = typeof defaults;
+
+export class ConfigError extends Error {}
+
+type Tree = { [k: string]: unknown };
+
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Tree } = {}): Config {
+  const env = opts.env ?? process.env;
+  const cfg = structuredClone(defaults) as unknown as Tree;
+  const file = opts.file ?? env.MADOGUCHI_CONFIG ?? (existsSync('madoguchi.yaml') ? 'madoguchi.yaml' : undefined);
+  if (file) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`${file}: ${(e as Error).message}`);
+    }
+    if (doc != null) merge(cfg, doc as Tree, defaults as unknown as Tree, file);
+  }
+  if (env.DATABASE_URL) cfg.database_url = env.DATABASE_URL;
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('MADOGUCHI_') || k === 'MADOGUCHI_CONFIG' || v === undefined) continue;
+    const path = resolveEnvKey(k.slice('MADOGUCHI_'.length).toLowerCase(), defaults as unknown as Tree);
+    if (!path) continue;
+    setPath(cfg, path, coerce(getPath(defaults as unknown as Tree, path), v, k));
+  }
+  if (opts.overrides) merge(cfg, opts.overrides, defaults as unknown as Tree, 'command line');
+  return cfg as unknown as Config;
+}
+
+function merge(into: Tree, from: Tree, shape: Tree, where: string, prefix = ''): void {
+  for (const [k, v] of Object.entries(from)) {
+    if (!(k in shape)) throw new ConfigError(`${where}: unknown key ${prefix}${k}`);
+    const d = shape[k];
+    if (d && typeof d === 'object' && !Array.isArray(d)) {
+      if (v == null) continue;
+      if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${where}: ${prefix}${k} must be a mapping`);
+      merge(into[k] as Tree, v as Tree, d as Tree, where, `${prefix}${k}.`);
+    } else {
+      into[k] = v === null ? d : checkType(d, v, `${where}: ${prefix}${k}`);
+    }
+  }
+}
+
+function checkType(d: unknown, v: unknown, what: string): unknown {
+  if (Array.isArray(d)) {
+    if (!Array.isArray(v)) throw new ConfigError(`${what} must be a list`);
+    return v;
+  }
+  if (typeof d === 'number' && typeof v !== 'number') throw new ConfigError(`${what} must be a number`);
+  if (typeof d === 'boolean' && typeof v !== 'boolean') throw new ConfigError(`${what} must be true or false`);
+  if (typeof d === 'string' && typeof v !== 'string') throw new ConfigError(`${what} must be a string`);
+  return v;
+}
+
+/** MADOGUCHI_SMTP_MAX_SIZE -> ['smtp', 'max_size']: segments are matched against the defaults. */
+function resolveEnvKey(rest: string, shape: Tree): string[] | null {
+  for (const k of Object.keys(shape)) {
+    if (rest === k) return [k];
+    const d = shape[k];
+    if (rest.startsWith(k + '_') && d && typeof d === 'object' && !Array.isArray(d)) {
+      const sub = resolveEnvKey(rest.slice(k.length + 1), d as Tree);
+      if (sub) return [k, ...sub];
+    }
+  }
+  return null;
+}
+
+function coerce(d: unknown, v: string, name: string): unknown {
+  if (typeof d === 'number') {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new ConfigError(`${name} must be a number`);
+    return n;
+  }
+  if (typeof d === 'boolean') return /^(1|true|yes|on)$/i.test(v);
+  if (Array.isArray(d)) return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v;
+}
+
+function getPath(t: Tree, p: string[]): unknown {
+  return p.reduce<unknown>((o, k) => (o as Tree)[k], t);
+}
+function setPath(t: Tree, p: string[], v: unknown): void {
+  const last = p[p.length - 1];
+  (p.slice(0, -1).reduce<unknown>((o, k) => (o as Tree)[k], t) as Tree)[last] = v;
+}
