@@ -1,2 +1,89 @@
-import type { Command } from '../command.js';
-export const attribute: Command = { name: 'attribute', summary: 'attribute', usage: '', async run() { return 0; } };
+import { openAttribution } from '../../attribution/service.js';
+import type { AttributionIndex } from '../../attribution/index.js';
+import { UsageError, type Command } from '../command.js';
+import { parseArgs } from 'node:util';
+
+export const attribute: Command = {
+  name: 'attribute',
+  summary: 'who holds (or held) an address, range, domain, host name or URL',
+  usage: `[--at ISO-TIME] [--json] RESOURCE...
+       madoguchi attribute [--at ISO-TIME] [--json] --stdin    (one resource per line, optionally RESOURCE<TAB>ISO-TIME)
+
+Prints the customer, service, service type and brand holding each resource at the given time
+(default: now). With --json, one object per input line, with nulls where nothing matches.`,
+  async run(ctx, argv) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
+      at: { type: 'string' }, json: { type: 'boolean', default: false }, stdin: { type: 'boolean', default: false },
+    } });
+    const at = values.at === undefined ? Date.now() : Date.parse(values.at);
+    if (Number.isNaN(at)) throw new UsageError(`--at: not an ISO time: ${values.at}`);
+    if (!values.stdin && positionals.length === 0) throw new UsageError('give resources, or --stdin');
+    const db = await ctx.openStore();
+    const svc = await openAttribution(db);
+    const index = svc.index;
+    const out = new OutputBuffer(ctx.stdout);
+    const line = values.json ? jsonLine : textLine;
+    for (const r of positionals) out.write(line(index, r, at));
+    if (values.stdin) {
+      let rest = '';
+      for await (const chunk of process.stdin) {
+        const text = rest + (chunk as Buffer).toString('utf8');
+        let start = 0;
+        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+          const l = text.slice(start, nl);
+          start = nl + 1;
+          if (l.length) out.write(stdinLine(index, l, at, line));
+        }
+        rest = text.slice(start);
+      }
+      if (rest.length) out.write(stdinLine(index, rest, at, line));
+    }
+    await out.end();
+    return 0;
+  },
+};
+
+type Format = (index: AttributionIndex, input: string, at: number) => string;
+
+function stdinLine(index: AttributionIndex, raw: string, at: number, fmt: Format): string {
+  const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  const tab = l.indexOf('\t');
+  if (tab < 0) return fmt(index, l, at);
+  const t = Date.parse(l.slice(tab + 1));
+  // A time that does not parse matches nothing rather than silently meaning "now".
+  return fmt(index, l.slice(0, tab), Number.isNaN(t) ? NaN : t);
+}
+
+const jsonLine: Format = (index, input, at) => {
+  const a = Number.isNaN(at) ? null : index.attribute(input, at);
+  if (!a) return `{"input":${JSON.stringify(input)},"customer_id":null,"service_id":null,"service_type":null,"brand":null}\n`;
+  return `{"input":${JSON.stringify(input)},"customer_id":${JSON.stringify(a.customer_id)},"service_id":${JSON.stringify(a.service_id)},"service_type":${JSON.stringify(a.service_type)},"brand":${JSON.stringify(a.brand)},"resource":${JSON.stringify(a.resource)}}\n`;
+};
+
+const textLine: Format = (index, input, at) => {
+  const a = Number.isNaN(at) ? null : index.attribute(input, at);
+  return a ? `${input}\t${a.customer_id}\t${a.service_id}\t${a.service_type}\t${a.brand}\t${a.resource}\n` : `${input}\t-\n`;
+};
+
+/** Collects output into large writes and honours back-pressure (a pipe to `head` must not buffer without end). */
+class OutputBuffer {
+  private parts: string[] = [];
+  private size = 0;
+  private pending: Promise<void> = Promise.resolve();
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+  write(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size > 1 << 16) this.flush();
+  }
+  private flush(): void {
+    if (!this.parts.length) return;
+    const data = this.parts.join('');
+    this.parts = []; this.size = 0;
+    if (!this.stream.write(data)) this.pending = new Promise((r) => this.stream.once('drain', r));
+  }
+  async end(): Promise<void> {
+    this.flush();
+    await this.pending;
+  }
+}

@@ -4,10 +4,13 @@ import { serve } from './serve.js';
 import { inventoryImport } from './inventory.js';
 import { attribute } from './attribute.js';
 import { demo } from './demo.js';
+import { apikeyCreate, apikeyRevoke } from './apikey.js';
 
 export const commands: Command[] = [
   serve,
   demo,
   inventoryImport,
   attribute,
+  apikeyCreate,
+  apikeyRevoke,
 ];

@@ -1,0 +1,263 @@
+// The netblock index: every assigned address range (with its validity period) flattened into
+// disjoint segments, each pointing at the ranges that cover it, most specific first. A lookup is
+// one binary search plus a walk of a short list, so that history-aware, longest-prefix attribution
+// costs about as much as a plain longest-prefix match.
+import { compareWords } from './ip.js';
+
+export interface NetblockConflict {
+  /** Entry numbers (as given to the builder) of two ranges held by different holders at once. */
+  a: number;
+  b: number;
+  kind: 'same-range' | 'overlap';
+}
+
+export interface NetIndexBuild {
+  index: NetIndex;
+  conflicts: NetblockConflict[];
+  conflictCount: number;
+}
+
+const MAX_CONFLICTS_KEPT = 1000;
+
+/**
+ * Entries for one address family. `words` is 1 (IPv4) or 4 (IPv6); first/last hold `words`
+ * uint32 per entry. `holder` says who holds the range (a service number): ranges of the same
+ * holder overlapping are not conflicts.
+ */
+export class NetblockList {
+  n = 0;
+  first: Uint32Array;
+  last: Uint32Array;
+  size: Float64Array;
+  from: Float64Array;
+  to: Float64Array;
+  holder: Int32Array;
+  constructor(readonly words: 1 | 4, capacity = 1024) {
+    this.first = new Uint32Array(capacity * words);
+    this.last = new Uint32Array(capacity * words);
+    this.size = new Float64Array(capacity);
+    this.from = new Float64Array(capacity);
+    this.to = new Float64Array(capacity);
+    this.holder = new Int32Array(capacity);
+  }
+
+  /** Adds a range; returns its entry number. validTo may be Infinity. */
+  add(first: ArrayLike<number>, last: ArrayLike<number>, validFrom: number, validTo: number, holder: number): number {
+    if (this.n === this.size.length) this.grow();
+    const i = this.n++, w = this.words;
+    let f = 0, l = 0;
+    for (let k = 0; k < w; k++) {
+      this.first[i * w + k] = first[k];
+      this.last[i * w + k] = last[k];
+      f = f * 4294967296 + first[k];
+      l = l * 4294967296 + last[k];
+    }
+    this.size[i] = l - f + 1;
+    this.from[i] = validFrom;
+    this.to[i] = validTo;
+    this.holder[i] = holder;
+    return i;
+  }
+
+  private grow(): void {
+    const cap = this.size.length * 2, w = this.words;
+    const g = <T extends Uint32Array | Float64Array | Int32Array>(a: T, len: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(len);
+      b.set(a);
+      return b;
+    };
+    this.first = g(this.first, cap * w);
+    this.last = g(this.last, cap * w);
+    this.size = g(this.size, cap);
+    this.from = g(this.from, cap);
+    this.to = g(this.to, cap);
+    this.holder = g(this.holder, cap);
+  }
+}
+
+export class NetIndex {
+  constructor(
+    private readonly words: 1 | 4,
+    /** Segment start addresses, `words` uint32 each, ascending. */
+    private readonly segStart: Uint32Array,
+    private readonly segOff: Int32Array,
+    private readonly segLen: Int32Array,
+    /** Entry numbers covering each segment, most specific first (then newest first). */
+    private readonly pool: Int32Array,
+    private readonly from: Float64Array,
+    private readonly to: Float64Array,
+  ) {}
+
+  get segments(): number { return this.segOff.length; }
+
+  /** The entry number holding `addr` at time `at` (ms), or -1. */
+  lookup(addr: ArrayLike<number>, at: number): number {
+    const s = this.words === 1 ? this.find4(addr[0]) : this.find6(addr);
+    if (s < 0) return -1;
+    const end = this.segOff[s] + this.segLen[s];
+    for (let k = this.segOff[s]; k < end; k++) {
+      const e = this.pool[k];
+      if (this.from[e] <= at && at < this.to[e]) return e;
+    }
+    return -1;
+  }
+
+  /** IPv4 fast path: the entry for a uint32 address. */
+  lookup4(ip: number, at: number): number {
+    const s = this.find4(ip);
+    if (s < 0) return -1;
+    const end = this.segOff[s] + this.segLen[s];
+    for (let k = this.segOff[s]; k < end; k++) {
+      const e = this.pool[k];
+      if (this.from[e] <= at && at < this.to[e]) return e;
+    }
+    return -1;
+  }
+
+  private find4(ip: number): number {
+    const a = this.segStart;
+    let lo = 0, hi = a.length - 1, ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid] <= ip) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  private find6(w: ArrayLike<number>): number {
+    const a = this.segStart;
+    let lo = 0, hi = (a.length >> 2) - 1, ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1, o = mid << 2;
+      let c = 0;
+      for (let k = 0; k < 4; k++) { const x = a[o + k], y = w[k]; if (x !== y) { c = x < y ? -1 : 1; break; } }
+      if (c <= 0) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return ans;
+  }
+}
+
+/** Flattens the ranges into segments (a sweep over all range boundaries). */
+export function buildNetIndex(list: NetblockList): NetIndexBuild {
+  const { words: w, n } = list;
+  // Boundaries: every range's first address and the address after its last.
+  const raw = new Uint32Array(2 * n * w);
+  let nb = 0;
+  const ends = new Uint8Array(n); // 1 when last is the family's top address (no "after")
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < w; k++) raw[nb * w + k] = list.first[i * w + k];
+    nb++;
+    if (incrementInto(list.last, i * w, w, raw, nb * w)) nb++; else ends[i] = 1;
+  }
+  const bounds = sortUnique(raw, nb, w);
+  const nbu = bounds.length / w;
+
+  const startSeg = new Int32Array(n), endSeg = new Int32Array(n);
+  const tmp = new Uint32Array(w);
+  for (let i = 0; i < n; i++) {
+    startSeg[i] = searchExact(bounds, list.first, i * w, w);
+    if (ends[i]) endSeg[i] = nbu;
+    else { incrementInto(list.last, i * w, w, tmp, 0); endSeg[i] = searchExact(bounds, tmp, 0, w); }
+  }
+  // Bucket entries by the segment where they begin and end (counting sort).
+  const byStart = bucket(startSeg, nbu + 1), byEnd = bucket(endSeg, nbu + 1);
+
+  const segStartOut: number[] = [];
+  const segOff: number[] = [], segLen: number[] = [];
+  const pool: number[] = [];
+  const active: number[] = [];
+  const conflicts: NetblockConflict[] = [];
+  let conflictCount = 0;
+  const before = (a: number, b: number) =>
+    list.size[a] < list.size[b] || (list.size[a] === list.size[b] && list.from[a] > list.from[b]);
+
+  for (let s = 0; s < nbu; s++) {
+    let changed = s === 0;
+    for (let k = byEnd.off[s]; k < byEnd.off[s + 1]; k++) {
+      const e = byEnd.items[k];
+      active.splice(active.indexOf(e), 1);
+      changed = true;
+    }
+    for (let k = byStart.off[s]; k < byStart.off[s + 1]; k++) {
+      const e = byStart.items[k];
+      for (const a of active) {
+        if (list.holder[a] !== list.holder[e] && list.from[a] < list.to[e] && list.from[e] < list.to[a]) {
+          conflictCount++;
+          if (conflicts.length < MAX_CONFLICTS_KEPT) {
+            const same = list.size[a] === list.size[e] && compareWords(list.first.subarray(a * w, a * w + w), list.first.subarray(e * w, e * w + w)) === 0;
+            conflicts.push({ a, b: e, kind: same ? 'same-range' : 'overlap' });
+          }
+        }
+      }
+      let pos = active.length;
+      while (pos > 0 && before(e, active[pos - 1])) pos--;
+      active.splice(pos, 0, e);
+      changed = true;
+    }
+    if (!changed) continue;
+    for (let k = 0; k < w; k++) segStartOut.push(bounds[s * w + k]);
+    segOff.push(pool.length);
+    segLen.push(active.length);
+    for (const e of active) pool.push(e);
+  }
+  const index = new NetIndex(w, Uint32Array.from(segStartOut), Int32Array.from(segOff), Int32Array.from(segLen),
+    Int32Array.from(pool), list.from.slice(0, n), list.to.slice(0, n));
+  return { index, conflicts, conflictCount };
+}
+
+/** Writes src[at..at+w) + 1 into dst[to..]; false when src is the top address (no successor). */
+function incrementInto(src: Uint32Array, at: number, w: number, dst: Uint32Array, to: number): boolean {
+  let carry = 1;
+  for (let k = w - 1; k >= 0; k--) {
+    const v = src[at + k] + carry;
+    dst[to + k] = v >>> 0;
+    carry = v > 0xffffffff ? 1 : 0;
+  }
+  return carry === 0;
+}
+
+function sortUnique(raw: Uint32Array, count: number, w: number): Uint32Array {
+  if (w === 1) {
+    const a = raw.slice(0, count).sort();
+    let m = 0;
+    for (let i = 0; i < count; i++) if (i === 0 || a[i] !== a[m - 1]) a[m++] = a[i];
+    return a.slice(0, m);
+  }
+  const idx = new Int32Array(count);
+  for (let i = 0; i < count; i++) idx[i] = i;
+  idx.sort((x, y) => {
+    for (let k = 0; k < 4; k++) { const a = raw[x * 4 + k], b = raw[y * 4 + k]; if (a !== b) return a < b ? -1 : 1; }
+    return 0;
+  });
+  const out = new Uint32Array(count * 4);
+  let m = 0;
+  for (let i = 0; i < count; i++) {
+    const x = idx[i] * 4;
+    if (m > 0 && raw[x] === out[(m - 1) * 4] && raw[x + 1] === out[(m - 1) * 4 + 1] && raw[x + 2] === out[(m - 1) * 4 + 2] && raw[x + 3] === out[(m - 1) * 4 + 3]) continue;
+    out.set(raw.subarray(x, x + 4), m * 4);
+    m++;
+  }
+  return out.slice(0, m * 4);
+}
+
+function searchExact(bounds: Uint32Array, key: Uint32Array, at: number, w: number): number {
+  let lo = 0, hi = bounds.length / w - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    let c = 0;
+    for (let k = 0; k < w; k++) { const x = bounds[mid * w + k], y = key[at + k]; if (x !== y) { c = x < y ? -1 : 1; break; } }
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1; else hi = mid - 1;
+  }
+  throw new Error('netindex: boundary not found');
+}
+
+function bucket(keys: Int32Array, buckets: number): { off: Int32Array; items: Int32Array } {
+  const off = new Int32Array(buckets + 1);
+  for (let i = 0; i < keys.length; i++) off[keys[i] + 1]++;
+  for (let b = 0; b < buckets; b++) off[b + 1] += off[b];
+  const fill = off.slice(0, buckets);
+  const items = new Int32Array(keys.length);
+  for (let i = 0; i < keys.length; i++) items[fill[keys[i]]++] = i;
+  return { off, items };
+}

@@ -1,0 +1,5 @@
+// How the demo takes in its sample reports: through the same intake every channel uses.
+import type { Desk } from './desk.js';
+
+export const demoReportHooks: ((desk: Desk, raw: Buffer, filename: string) => Promise<void>)[] = [
+];

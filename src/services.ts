@@ -1,0 +1,12 @@
+// Long-running parts of `madoguchi serve` besides the HTTP server. Each returns null when the
+// configuration disables it. One line per service.
+import type { Desk } from './desk.js';
+
+export interface RunningService { stop(): Promise<void> }
+export interface DeskService {
+  name: string;
+  start(desk: Desk): Promise<RunningService | null>;
+}
+
+export const services: DeskService[] = [
+];

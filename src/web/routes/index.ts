@@ -1,0 +1,14 @@
+// Every route plugin of the HTTP API, one line each.
+import type { FastifyInstance } from 'fastify';
+import type { Desk } from '../../desk.js';
+import type { RequireRole } from '../auth.js';
+import { systemRoutes } from './system.js';
+import { inventoryRoutes } from './inventory.js';
+
+export interface RouteContext { desk: Desk; requireRole: RequireRole }
+export type RoutePlugin = (app: FastifyInstance, ctx: RouteContext) => Promise<void>;
+
+export const routes: RoutePlugin[] = [
+  systemRoutes,
+  inventoryRoutes,
+];
