@@ -62,9 +62,18 @@ export interface Event {
   'source.asn'?: number;
   'source.reverse_dns'?: string;
   'source.account'?: string;
+  /** A CIDR block, when the source is a network rather than one address (blocklist entries). */
+  'source.network'?: string;
+  'source.geolocation.cc'?: string;
+  'source.geolocation.region'?: string;
+  'source.geolocation.city'?: string;
   'destination.ip'?: string;
   'destination.port'?: number;
   'destination.fqdn'?: string;
+  'destination.url'?: string;
+  'destination.asn'?: number;
+  'destination.reverse_dns'?: string;
+  'destination.geolocation.cc'?: string;
   'protocol.transport'?: string;
   'protocol.application'?: string;
   'classification.taxonomy'?: string;

@@ -5,6 +5,7 @@ import { inventoryImport } from './inventory.js';
 import { attribute } from './attribute.js';
 import { demo } from './demo.js';
 import { apikeyCreate, apikeyRevoke } from './apikey.js';
+import { parse } from './parse.js';
 
 export const commands: Command[] = [
   serve,
@@ -13,4 +14,5 @@ export const commands: Command[] = [
   attribute,
   apikeyCreate,
   apikeyRevoke,
+  parse,
 ];

@@ -1,0 +1,90 @@
+// ARF feedback reports (RFC 5965) as mailbox providers really send them: Version 0.1 or 1,
+// Arrival-Date or Received-Date, folded fields, the spam attached whole (message/rfc822) or as
+// headers only (text/rfc822-headers), Source-IP missing (then the Received: chain tells).
+import type { Event } from '../../events/event.js';
+import { classify } from '../../events/event.js';
+import { compact, type FormatParser } from '../format.js';
+import { parseAddress, parseHeaders, type Header, type MimePart } from '../mail/mime.js';
+import type { MailReport } from '../mail/report.js';
+import { originHop, parseReceived } from '../text/received.js';
+import { baseDomain, parseUrl } from '../text/indicators.js';
+import type { EventSink } from '../sink.js';
+
+const FEEDBACK_TYPES: Record<string, [type: string, identifier: string]> = {
+  abuse: ['spam', 'abuse'],
+  fraud: ['phishing', 'fraud'],
+  virus: ['malware-distribution', 'virus'],
+  'auth-failure': ['masquerade', 'auth-failure'],
+  'opt-out': ['spam', 'opt-out'],
+  'not-spam': ['other', 'not-spam'],
+  other: ['spam', 'other'],
+};
+
+export function feedbackPart(mail: MailReport): MimePart | undefined {
+  return mail.root.walk().find((p) => p.type === 'message/feedback-report');
+}
+
+export const arf: FormatParser = {
+  name: 'arf',
+  detect: (mail) => feedbackPart(mail) !== undefined,
+  parse(mail, _ctx, sink) {
+    arfEvents(mail, sink, { 'feed.name': 'arf' });
+    return {};
+  },
+};
+
+/** The events of an ARF report: the sending address, and each reported URI. */
+export function arfEvents(mail: MailReport, sink: EventSink, base: Event): void {
+  const fb = feedbackPart(mail)!;
+  const fields = parseHeaders(fb.body());
+  const get = (n: string) => fields.find((f) => f.name === n)?.value;
+  const all = (n: string) => fields.filter((f) => f.name === n).map((f) => f.value);
+  const spam = attachedHeaders(mail);
+  const [type, identifier] = FEEDBACK_TYPES[(get('feedback-type') ?? 'abuse').toLowerCase()] ?? ['spam', 'other'];
+  const when = get('arrival-date') ?? get('received-date');
+  const t = when ? Date.parse(when) : NaN;
+
+  const e: Event = { ...base };
+  if (!e['feed.provider']) e['feed.provider'] = (get('user-agent') ?? '').split(/[\s/]/)[0] || mail.reporterDomain;
+  const ip = get('source-ip')?.replace(/^\[|\]$/g, '') ?? sendingHop(spam, mail)?.ip;
+  if (ip) e['source.ip'] = ip.toLowerCase();
+  if (!Number.isNaN(t)) e['time.source'] = new Date(t).toISOString();
+  const spamHeader = (n: string) => spam.find((h) => h.name === n)?.value;
+  e['event_description.text'] = mail.subject || undefined;
+  e['extra.feedback_type'] = get('feedback-type')?.toLowerCase();
+  e['extra.user_agent'] = get('user-agent');
+  e['extra.original_mail_from'] = get('original-mail-from')?.replace(/^<|>$/g, '');
+  const rcpts = all('original-rcpt-to').map((r) => r.replace(/^<|>$/g, ''));
+  if (rcpts.length) e['extra.original_rcpt_to'] = rcpts;
+  e['extra.reported_domain'] = all('reported-domain').join(' ') || undefined;
+  e['extra.incidents'] = get('incidents') ? Number(get('incidents')) : undefined;
+  e['extra.spam_subject'] = spamHeader('subject');
+  e['extra.spam_message_id'] = spamHeader('message-id')?.replace(/^<|>$/g, '');
+  e['extra.spam_from'] = parseAddress(spamHeader('from')).email;
+  const auth = get('authentication-results');
+  if (auth) e['extra.authentication_results'] = auth;
+  sink.add(compact(classify(e, type, identifier)));
+
+  for (const uri of all('reported-uri')) {
+    const u = parseUrl(uri.replace(/^<|>$/g, ''));
+    if (!u) continue;
+    const ue: Event = { ...base, 'feed.provider': e['feed.provider'], 'source.url': u.url, 'source.fqdn': u.host, 'time.source': e['time.source'], 'extra.feedback_type': e['extra.feedback_type'] };
+    sink.add(compact(classify(ue, type === 'spam' ? 'spam' : type, 'reported-uri')));
+  }
+}
+
+/** Headers of the reported message (message/rfc822 or text/rfc822-headers third part). */
+function attachedHeaders(mail: MailReport): Header[] {
+  for (const p of mail.root.walk()) {
+    if ((p.type === 'message/rfc822' || p.type === 'message/global') && p.children[0]) return p.children[0].headers;
+    if (p.type === 'text/rfc822-headers' || p.type === 'message/rfc822-headers') return parseHeaders(p.body());
+  }
+  return [];
+}
+
+/** Without Source-IP: the first hop of the reported message from outside the reporter's systems. */
+function sendingHop(spam: Header[], mail: MailReport) {
+  const hops = spam.filter((h) => h.name === 'received').map((h) => parseReceived(h.value));
+  const d = mail.reporterDomain;
+  return originHop(hops, (h) => !!d && !!h.fromHost && baseDomain(h.fromHost) === d);
+}

@@ -1,0 +1,106 @@
+// Bytes to text for mail parts and headers. iconv-lite knows Shift_JIS and EUC-JP but not
+// ISO-2022-JP (the usual charset of Japanese mail), so ISO-2022-JP is rewritten to EUC-JP first:
+// both encode JIS X 0208, ISO-2022-JP with escape sequences and 7-bit bytes, EUC-JP with the
+// high bit set. Labels are often missing or wrong, so unlabelled 8-bit text is sniffed.
+import iconv from 'iconv-lite';
+
+const ESC = 0x1b;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Lossy = new TextDecoder('utf-8');
+
+/** Decodes `buf` declared as `charset` (may be empty or wrong); never throws. */
+export function decodeText(buf: Uint8Array, charset?: string): string {
+  const cs = normalizeCharset(charset);
+  if (cs === 'iso-2022-jp' || (buf.includes(ESC) && looksIso2022jp(buf))) return decodeIso2022jp(buf);
+  if (cs && cs !== 'us-ascii' && cs !== 'utf-8' && iconv.encodingExists(cs)) {
+    // A part labelled Shift_JIS that is valid UTF-8 with multi-byte sequences was mislabelled.
+    if (!isAscii(buf) && (cs === 'iso-8859-1' || cs === 'windows-1252') && isUtf8(buf)) return utf8.decode(buf);
+    return iconv.decode(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), cs);
+  }
+  if (isAscii(buf)) return latin1(buf);
+  if (isUtf8(buf)) return utf8.decode(buf);
+  const guess = sniffJapanese(buf);
+  if (guess) return iconv.decode(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), guess);
+  return cs === 'utf-8' ? utf8Lossy.decode(buf) : iconv.decode(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), 'windows-1252');
+}
+
+export function normalizeCharset(charset?: string): string {
+  if (!charset) return '';
+  const c = charset.trim().toLowerCase().replace(/^["']|["']$/g, '');
+  switch (c) {
+    case 'utf8': case 'utf-8': return 'utf-8';
+    case 'ascii': case 'us-ascii': case 'ansi_x3.4-1968': return 'us-ascii';
+    case 'iso-2022-jp': case 'iso2022jp': case 'csiso2022jp': case 'iso-2022-jp-1': case 'iso-2022-jp-2': case 'iso-2022-jp-3': return 'iso-2022-jp';
+    case 'shift_jis': case 'shift-jis': case 'sjis': case 'x-sjis': case 'ms_kanji': case 'csshiftjis': case 'windows-31j': case 'ms932': return 'cp932';
+    case 'euc-jp': case 'eucjp': case 'x-euc-jp': case 'cseucpkdfmtjapanese': return 'euc-jp';
+    default: return c;
+  }
+}
+
+function isAscii(buf: Uint8Array): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] > 0x7f) return false;
+  return true;
+}
+
+function isUtf8(buf: Uint8Array): boolean {
+  try {
+    utf8.decode(buf);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function latin1(buf: Uint8Array): string {
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1');
+}
+
+function looksIso2022jp(buf: Uint8Array): boolean {
+  const i = buf.indexOf(ESC);
+  return i >= 0 && i + 2 < buf.length && ((buf[i + 1] === 0x24 && (buf[i + 2] === 0x42 || buf[i + 2] === 0x40 || buf[i + 2] === 0x28)) || (buf[i + 1] === 0x28 && buf[i + 2] === 0x49));
+}
+
+/** Shift_JIS or EUC-JP for unlabelled 8-bit text, by which of the two decodes more of it validly. */
+export function sniffJapanese(buf: Uint8Array): 'cp932' | 'euc-jp' | null {
+  let sjis = 0, euc = 0, sjisBad = 0, eucBad = 0;
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i];
+    if (b < 0x80) continue;
+    const n = buf[i + 1] ?? 0;
+    if (((b >= 0x81 && b <= 0x9f) || (b >= 0xe0 && b <= 0xfc)) && ((n >= 0x40 && n <= 0x7e) || (n >= 0x80 && n <= 0xfc))) sjis++;
+    else if (!(b >= 0xa1 && b <= 0xdf)) sjisBad++;
+    if ((b >= 0xa1 && b <= 0xfe && n >= 0xa1 && n <= 0xfe) || (b === 0x8e && n >= 0xa1 && n <= 0xdf)) euc++;
+    else eucBad++;
+    i++;
+  }
+  if (sjis === 0 && euc === 0) return null;
+  return euc - eucBad * 4 >= sjis - sjisBad * 4 ? 'euc-jp' : 'cp932';
+}
+
+/** ISO-2022-JP (incl. the half-width katakana and JIS X 0212 escapes) via EUC-JP. */
+export function decodeIso2022jp(buf: Uint8Array): string {
+  const out = Buffer.allocUnsafe(buf.length * 2);
+  let o = 0;
+  let mode: 'ascii' | 'x0208' | 'kana' | 'x0212' = 'ascii';
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i];
+    if (b === ESC && i + 2 < buf.length) {
+      const a = buf[i + 1], c = buf[i + 2];
+      if (a === 0x24 && (c === 0x42 || c === 0x40)) { mode = 'x0208'; i += 2; continue; }
+      if (a === 0x24 && c === 0x28 && buf[i + 3] === 0x44) { mode = 'x0212'; i += 3; continue; }
+      if (a === 0x24 && c === 0x28 && (buf[i + 3] === 0x51 || buf[i + 3] === 0x4f)) { mode = 'x0208'; i += 3; continue; }
+      if (a === 0x28 && (c === 0x42 || c === 0x4a)) { mode = 'ascii'; i += 2; continue; }
+      if (a === 0x28 && c === 0x49) { mode = 'kana'; i += 2; continue; }
+    }
+    if (b === 0x0a || b === 0x0d) { mode = mode === 'kana' ? 'ascii' : mode; out[o++] = b; continue; }
+    if (mode === 'ascii' || b < 0x21 || b > 0x7e) { out[o++] = b; continue; }
+    if (mode === 'kana') { out[o++] = 0x8e; out[o++] = b | 0x80; continue; }
+    const n = buf[i + 1];
+    if (n === undefined || n < 0x21 || n > 0x7e) { out[o++] = b; continue; }
+    if (mode === 'x0212') out[o++] = 0x8f;
+    out[o++] = b | 0x80;
+    out[o++] = n | 0x80;
+    i++;
+  }
+  return iconv.decode(out.subarray(0, o), 'euc-jp');
+}

@@ -1,0 +1,54 @@
+// What a human-written report is about, from its words (English and Japanese), whether the
+// reporter lets its evidence reach the customer, and which language it is written in.
+
+/** `weight` below 1 for words reporters use loosely ("不正アクセス" for almost anything). */
+interface Rule { type: string; identifier?: string; re: RegExp; weight?: number }
+
+// More specific kinds first: on a tie the earlier rule wins.
+const RULES: Rule[] = [
+  { type: 'phishing', re: /phish|credential harvest|fake login|フィッシング|偽サイト|偽のログイン|なりすましサイト|偽装サイト/gi },
+  { type: 'copyright', re: /copyright|dmca|pirated|piracy|infring|著作権|著作物|送信防止措置|海賊版|無断(?:転載|公開|アップロード)|権利侵害/gi },
+  { type: 'copyright', identifier: 'trademark', re: /trademark|counterfeit|商標|偽ブランド|模倣品|偽物/gi },
+  { type: 'harmful-speech', identifier: 'defamation', re: /defamat|harass|名誉毀損|誹謗中傷|プライバシー侵害|削除依頼/gi },
+  { type: 'c2-server', re: /command[- ]and[- ]control|\bc2\b|\bc&c\b|botnet controller|C2サーバ|指令サーバ/gi },
+  { type: 'malware-distribution', re: /malware (?:hosting|distribution|download)|distribut\w* malware|hosting malware|malicious (?:file|download|payload)|マルウェア(?:の)?配布|ウイルス(?:の)?配布|不正プログラム(?:の)?配布/gi },
+  { type: 'application-compromise', identifier: 'defacement', re: /defac|web ?shell|compromised (?:web)?site|hacked (?:web)?site|injected (?:script|code)|改ざん|改竄|書き換えられ|不正なスクリプト|不審な外部スクリプト/gi },
+  { type: 'ddos', re: /\bd?dos\b|denial[- ]of[- ]service|flood|amplification|reflect\w* attack|DDoS|DoS攻撃|反射型|踏み台/gi },
+  { type: 'brute-force', re: /brute[- ]?forc|failed password|authentication failure|invalid user|login attempts?|password guessing|dictionary attack|総当たり|ブルートフォース|パスワードリスト|不正ログイン|ログイン試行|認証失敗|辞書攻撃/gi },
+  { type: 'scanner', re: /port ?scan|scanning|\bscans?\b|probing|スキャン|ポートスキャン|探索行為/gi },
+  { type: 'exploit', re: /exploit|sql injection|\bsqli\b|rce\b|remote code execution|脆弱性を(?:狙|悪用)|攻撃コード|インジェクション/gi },
+  { type: 'infected-system', re: /infected|\bbot\b|botnet|malware infection|sinkhole|感染|ボット/gi },
+  { type: 'spam', re: /\bspam|unsolicited|junk mail|bulk mail|迷惑メール|スパム|広告メール|大量送信/gi },
+  { type: 'unauthorised-information-access', re: /unauthori[sz]ed access|不正アクセス/gi, weight: 0.5 },
+];
+
+/** The classification type and identifier with the most evidence; subject words count three times. */
+export function classifyText(subject: string, body: string): { type: string; identifier?: string } | null {
+  let best: { rule: Rule; score: number } | null = null;
+  for (const rule of RULES) {
+    const inSubject = subject.match(rule.re)?.length ?? 0;
+    const inBody = Math.min(body.match(rule.re)?.length ?? 0, 4);
+    const score = (inSubject * 3 + inBody) * (rule.weight ?? 1);
+    if (score > 0 && (!best || score > best.score)) best = { rule, score };
+  }
+  return best ? { type: best.rule.type, identifier: best.rule.identifier } : null;
+}
+
+const FORWARD_NO = /(?:do not|don't|please don't|not to|must not|may not|should not) (?:forward|share|disclose|pass)|not (?:be )?(?:forwarded|shared|disclosed)|without (?:our|my) (?:consent|permission)|confidential|転送(?:は|を)?(?:ご遠慮|お控え|しないで|禁止|不可|お断り|なさらない)|開示(?:は|を)?(?:ご遠慮|お控え|しないで|不可)|提供(?:は|を)?ご遠慮|非開示/i;
+const FORWARD_YES = /(?:may|can|feel free to|are welcome to|you're welcome to|free to) (?:forward|share|pass)|(?:forwarding|sharing) (?:is|this) (?:ok|fine|permitted)|no objection to (?:forward|shar)|転送(?:して|していただいて|頂いて|いただいて)?(?:も)?(?:構いません|かまいません|差し支えありません|問題ありません|結構です|可)|開示(?:して)?(?:も)?(?:構いません|差し支えありません)/i;
+
+/** true / false when the report says whether its evidence may be passed to the customer. */
+export function forwardConsent(text: string): boolean | null {
+  if (FORWARD_NO.test(text)) return false;
+  if (FORWARD_YES.test(text)) return true;
+  return null;
+}
+
+const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/g;
+
+export function detectLanguage(text: string): 'ja' | 'en' | null {
+  const sample = text.length > 20000 ? text.slice(0, 20000) : text;
+  if (!/[A-Za-z\u3040-\u30ff\u4e00-\u9fff]/.test(sample)) return null;
+  const ja = sample.match(JAPANESE)?.length ?? 0;
+  return ja >= 10 || ja > sample.length / 50 ? 'ja' : 'en';
+}

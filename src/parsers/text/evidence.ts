@@ -1,0 +1,210 @@
+// Which of the indicators in a human-written report are the resources it is about. A report
+// also names the reporter's own machines, the victims, the mail relays of a forwarded spam and
+// whole whois records; each hit is scored by where it stands (log line, Received: chain, whois
+// block, signature) and by the nearest words around it, in English and Japanese. The inventory
+// outranks every word: a resource the desk hosts is what the report is about.
+import { baseDomain, extractIndicators, isNonPublicIp, normaliseText, type Indicator, type NormalisedText } from './indicators.js';
+import { originHop, parseReceived, type Hop } from './received.js';
+
+export interface SubjectResource {
+  ip?: string;
+  url?: string;
+  fqdn?: string;
+  port?: number;
+  ours: boolean;
+  defanged: boolean;
+  score: number;
+}
+
+export interface EvidenceOptions {
+  isOurs(resource: string): boolean;
+  /** Base domain of the reporter (From: address): its hosts and links are the reporter's own. */
+  reporterDomain?: string;
+  /** Relays of the report mail itself (outer Received: headers). */
+  relayIps?: Set<string>;
+}
+
+/** Organisations whose names appear in reports as references, never as the reported resource. */
+const REFERENCE_DOMAINS = new Set([
+  'spamcop.net', 'jpcert.or.jp', 'shadowserver.org', 'abusix.com', 'abusix.org', 'abusix.net', 'x-arf.org', 'xarf.org',
+  'fail2ban.org', 'arin.net', 'ripe.net', 'apnic.net', 'lacnic.net', 'afrinic.net', 'nic.ad.jp', 'jpnic.ad.jp', 'iana.org',
+  'w3.org', 'ietf.org', 'rfc-editor.org', 'abuse.ch', 'spamhaus.org', 'nic.jp', 'jprs.jp', 'jprs.co.jp', 'ipa.go.jp',
+  'nisc.go.jp', 'antiphishing.jp', 'virustotal.com', 'urlscan.io', 'whois.com', 'icann.org',
+]);
+
+const WHOIS_LINE = /^\s*(?:%|#|inetnum|inet6num|netrange|cidr|nethandle|netname|nettype|parent|originas|organization|orgname|orgid|org-name|org|address|city|stateprov|postalcode|country|regdate|updated|ref|route6?|origin|descr|admin-c|tech-c|abuse-c|mnt-[a-z]+|status|source|created|last-modified|remarks|role|nic-hdl|person|phone|fax-no|e-mail|abuse-mailbox|orgabuse\w*|orgtech\w*|orgnoc\w*|rabuse\w*|rtech\w*|rnoc\w*|irt|auth|notify|changed|network|network number|network name|ip network|allocated|assigned|sponsoring-org|geoloc|language|country-code)\s*:/i;
+const JPNIC_LINE = /^\s*[a-z]\.\s*\[[^\]]+\]|^\s*\[(?:ネットワーク|IPネットワーク|組織|割当|返却|最終更新|管理者|技術連絡|Network|Organization|Allocated)/i;
+const RANGE = /\d\s*-\s*\d+\.\d+\.\d+\.\d+/;
+const HEADER_LINE = /^\s*(?:received|from|to|cc|return-path|reply-to|message-id|date|subject|dkim-signature|authentication-results|arc-[a-z-]+|x-[a-z-]+|mime-version|content-[a-z-]+|list-[a-z-]+|delivered-to|envelope-to|received-spf|sender)\s*:/i;
+const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-source-ip|x-php-script|x-php-originating-script|received-spf|x-mailer-sender)\s*:/i;
+
+// One pattern with the victim phrases first, so "攻撃対象" is read as a victim, "対象" as the subject.
+const CUES = new RegExp([
+  '(?<v>\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|against|protected|honeypots?|sensors?|towards)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛て|宛先|宛|被害|攻撃先|攻撃対象|に対して|に対する|への攻撃)',
+  '(?<s>\\b(?:from|source|src=?|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|url|site|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|から|より|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽)',
+].join('|'), 'gi');
+const FIRST_CUE = new RegExp(CUES.source, 'i');
+
+interface Scored { ind: Indicator; score: number }
+
+export function findSubjects(text: string, opts: EvidenceOptions): SubjectResource[] {
+  const norm = normaliseText(text);
+  const inds = extractIndicators(norm);
+  if (inds.length === 0) return [];
+  const roles = lineRoles(norm);
+  const origin = receivedOrigin(norm, roles, opts);
+  const linesWithIndicators = new Set(inds.map((i) => i.line));
+
+  const scored: Scored[] = [];
+  for (const ind of inds) {
+    if (ind.kind === 'email' || ind.network) continue;
+    if (ind.kind === 'ip' && isNonPublicIp(ind.value)) continue;
+    const host = ind.kind === 'ip' ? undefined : ind.host!;
+    if (host && /^\d+\.\d+\.\d+\.\d+$/.test(host) && isNonPublicIp(host)) continue;
+    let score = ind.kind === 'url' ? 1 : 0;
+    if (ind.defanged) score += 3;
+    if (host) {
+      const base = baseDomain(host);
+      if (REFERENCE_DOMAINS.has(base)) score -= 10;
+      if (opts.reporterDomain && base === opts.reporterDomain) score -= 10;
+    }
+    if (ind.kind === 'ip' && opts.relayIps?.has(ind.value)) score -= 10;
+    const role = roles[ind.line];
+    if (role === 'whois') score -= 10;
+    else if (role === 'signature') score -= 5;
+    else if (role === 'received') score += origin && origin.lines.has(ind.line) && (origin.hop.ip === ind.value || origin.hop.fromHost === ind.value) ? 2 : -3;
+    else if (role === 'sender-header') score += 2;
+    else if (role === 'header') score -= 1;
+    else score += cueScore(norm.lines[ind.line], ind.index - norm.starts[ind.line], ind.value.length) + labelScore(norm, ind.line, linesWithIndicators);
+    scored.push({ ind, score });
+  }
+  return select(scored, norm, opts);
+}
+
+type Role = 'whois' | 'received' | 'header' | 'sender-header' | 'signature' | undefined;
+
+function lineRoles(norm: NormalisedText): Role[] {
+  const roles: Role[] = new Array(norm.lines.length);
+  let inReceived = false, inHeader = false;
+  let sig = -1;
+  for (let i = Math.max(0, norm.lines.length - 15); i < norm.lines.length; i++) if (/^--\s?$/.test(norm.lines[i])) sig = i;
+  for (let i = 0; i < norm.lines.length; i++) {
+    const l = norm.lines[i];
+    const continuation = /^[ \t]+\S/.test(l);
+    if (sig >= 0 && i > sig) { roles[i] = 'signature'; continue; }
+    if (/^\s*received:/i.test(l)) { inReceived = true; inHeader = true; roles[i] = 'received'; continue; }
+    if (continuation && inReceived) { roles[i] = 'received'; continue; }
+    inReceived = false;
+    if (SENDER_HEADER.test(l)) { roles[i] = 'sender-header'; inHeader = true; continue; }
+    if (HEADER_LINE.test(l)) { roles[i] = 'header'; inHeader = true; continue; }
+    if (continuation && inHeader) { roles[i] = 'header'; continue; }
+    inHeader = false;
+    if (WHOIS_LINE.test(l) || JPNIC_LINE.test(l) || RANGE.test(l)) roles[i] = 'whois';
+  }
+  return roles;
+}
+
+/** The pasted Received: chain's delivering hop, with the lines of its header. */
+function receivedOrigin(norm: NormalisedText, roles: Role[], opts: EvidenceOptions): { hop: Hop; lines: Set<number> } | undefined {
+  const blocks: Array<{ hop: Hop; lines: Set<number> }> = [];
+  for (let i = 0; i < norm.lines.length; i++) {
+    if (roles[i] !== 'received' || !/^\s*received:/i.test(norm.lines[i])) continue;
+    const lines = new Set([i]);
+    let v = norm.lines[i].replace(/^\s*received:/i, '');
+    for (let j = i + 1; j < norm.lines.length && roles[j] === 'received' && !/^\s*received:/i.test(norm.lines[j]); j++) { v += ' ' + norm.lines[j].trim(); lines.add(j); }
+    blocks.push({ hop: parseReceived(v), lines });
+  }
+  if (blocks.length === 0) return undefined;
+  const own = (h: Hop) => {
+    if (h.ip && opts.relayIps?.has(h.ip)) return true;
+    const d = opts.reporterDomain;
+    return !!d && !!h.fromHost && (h.fromHost === d || h.fromHost.endsWith('.' + d));
+  };
+  const hop = originHop(blocks.map((b) => b.hop), own);
+  return hop ? blocks.find((b) => b.hop === hop) : undefined;
+}
+
+/** The nearest cue word before the hit and right after it on the same line. */
+function cueScore(line: string, col: number, len: number): number {
+  const before = line.slice(Math.max(0, col - 40), col);
+  const after = line.slice(col + len, col + len + 16);
+  let score = 0;
+  let last: 'v' | 's' | undefined;
+  for (const m of before.matchAll(CUES)) last = m.groups!.v ? 'v' : 's';
+  if (last) score += last === 'v' ? -4 : 3;
+  const first = FIRST_CUE.exec(after);
+  if (first) score += first.groups!.v ? -3 : 2;
+  // An address first on a web server log line is the client.
+  if (col <= 1 && /^\s*\S+ \S+ \S+ \[/.test(line)) score += 3;
+  return score;
+}
+
+/** A heading line above a list of indicators ("Source IP   Packets", "■対象URL"). */
+function labelScore(norm: NormalisedText, line: number, withIndicators: Set<number>): number {
+  for (let i = line - 1; i >= 0 && i >= line - 8; i--) {
+    const l = norm.lines[i];
+    if (!l.trim()) return 0;
+    if (withIndicators.has(i)) continue;
+    let last: 'v' | 's' | undefined;
+    for (const m of l.matchAll(CUES)) last = m.groups!.v ? 'v' : 's';
+    return last === 'v' ? -3 : last === 's' ? 2 : 0;
+  }
+  return 0;
+}
+
+/** Keeps the best-scored resources: the desk's own when the inventory knows any, else the positive ones. */
+function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): SubjectResource[] {
+  const byValue = new Map<string, SubjectResource & { first: number; line: number; end: number }>();
+  const oursCache = new Map<string, boolean>();
+  const ours = (r: string) => {
+    let v = oursCache.get(r);
+    if (v === undefined) { v = opts.isOurs(r); oursCache.set(r, v); }
+    return v;
+  };
+  for (const { ind, score } of scored) {
+    const key = ind.kind + ' ' + ind.value;
+    const isOurs = ours(ind.kind === 'url' ? ind.host! : ind.value);
+    if (ind.kind === 'fqdn' && !isOurs && !ind.defanged) continue; // a bare name is too weak without the inventory
+    const prev = byValue.get(key);
+    if (prev) {
+      prev.score = Math.max(prev.score, score);
+      prev.defanged ||= ind.defanged;
+      continue;
+    }
+    const r = {
+      ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length,
+      ...(ind.kind === 'ip' ? { ip: ind.value } : ind.kind === 'url' ? { url: ind.value, fqdn: ind.host } : { fqdn: ind.value }),
+      ...(ind.port ? { port: ind.port } : {}),
+    } as SubjectResource & { first: number; line: number; end: number };
+    byValue.set(key, r);
+  }
+  const all = [...byValue.values()];
+  // Names already covered by a URL on the same host add nothing.
+  const urlHosts = new Set(all.filter((r) => r.url).map((r) => r.fqdn));
+  const candidates = all.filter((r) => !(r.fqdn && !r.url && urlHosts.has(r.fqdn)));
+
+  let chosen = candidates.filter((r) => r.ours && r.score > -8);
+  if (chosen.length === 0) {
+    chosen = candidates.filter((r) => r.score > 0);
+    if (chosen.length === 0) chosen = candidates.filter((r) => r.score === 0 && (r.ip !== undefined || r.url !== undefined));
+  }
+  return pairUrlsWithAddresses(chosen, norm).sort((a, b) => a.first - b.first).map(({ first: _f, line: _l, end: _e, ...r }) => r);
+}
+
+/** "hxxp://example[.]jp/ (192.0.2.1)": the address in brackets right after a URL is where it is hosted. */
+function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line: number; end: number }>(chosen: T[], norm: NormalisedText): T[] {
+  const drop = new Set<T>();
+  for (const u of chosen) {
+    if (!u.url) continue;
+    for (const a of chosen) {
+      if (!a.ip || a.url || a.line !== u.line || drop.has(a)) continue;
+      const between = norm.text.slice(u.end, a.first);
+      if (a.first > u.first && /^[^\n]{0,40}$/.test(between) && /[([（【]\s*(?:ip\s*[:：]?\s*)?$/i.test(between)) {
+        u.ip = a.ip;
+        drop.add(a);
+        break;
+      }
+    }
+  }
+  return chosen.filter((r) => !drop.has(r));
+}

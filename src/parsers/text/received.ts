@@ -1,0 +1,48 @@
+// Received: headers, outer or pasted into a report: which hop handed the message to the
+// recipient's own systems. Everything below that hop may be forged; everything above is the
+// recipient's (the reporter's) own relays.
+import { isNonPublicIp } from './indicators.js';
+import { parseIPv4, parseIPv6 } from '../../attribution/ip.js';
+
+export interface Hop { fromHost?: string; ip?: string; by?: string }
+
+const FROM_PART = /^\s*from\s+(\S+)(.*?)(?:\bby\b|$)/is;
+const BRACKET_IP = /\[(?:IPv6:)?([0-9a-f.:]+)\]/i;
+const PAREN_IP = /\(([^)]*)\)/g;
+const BY = /\bby\s+(\S+)/i;
+
+export function parseReceived(value: string): Hop {
+  const hop: Hop = {};
+  const m = FROM_PART.exec(value);
+  if (m) {
+    hop.fromHost = m[1].toLowerCase().replace(/[;,]$/, '');
+    const b = BRACKET_IP.exec(m[2]) ?? BRACKET_IP.exec(m[1]);
+    if (b && isIp(b[1])) hop.ip = b[1].toLowerCase();
+    else {
+      for (const p of m[2].matchAll(PAREN_IP)) {
+        const ip = p[1].split(/\s+/).find(isIp);
+        if (ip) { hop.ip = ip.toLowerCase(); break; }
+      }
+    }
+  }
+  const by = BY.exec(value);
+  if (by) hop.by = by[1].toLowerCase().replace(/[;,]$/, '');
+  return hop;
+}
+
+function isIp(s: string): boolean {
+  return parseIPv4(s) >= 0 || (s.includes(':') && parseIPv6(s, new Uint32Array(4)));
+}
+
+/**
+ * The hop that delivered the message to the recipient's systems: the first (topmost) one whose
+ * sender is public and not one of the recipient's own relays (named by `isOwn`).
+ */
+export function originHop(hops: Hop[], isOwn: (h: Hop) => boolean): Hop | undefined {
+  for (const h of hops) {
+    if (!h.ip || isNonPublicIp(h.ip)) continue;
+    if (isOwn(h)) continue;
+    return h;
+  }
+  return undefined;
+}

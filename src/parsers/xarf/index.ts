@@ -1,0 +1,240 @@
+// X-ARF in all its generations: 0.1/0.2 (a YAML part in a MIME mail flagged by an X-ARF or
+// X-XARF header, as fail2ban's xarf-login-attack action sends it), JSON v3 (ReporterInfo /
+// Report) and JSON v4 (xarf_version 4.x, category or class + type), bare or as the xarf.json
+// part of an ARF mail.
+import { parse as parseYaml } from 'yaml';
+import { classify, type Event } from '../../events/event.js';
+import { compact, type FormatParser } from '../format.js';
+import type { MimePart } from '../mail/mime.js';
+import { parseUrl } from '../text/indicators.js';
+import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
+import type { EventSink } from '../sink.js';
+import type { Reporter } from '../types.js';
+
+/** X-ARF v4 category/type (and v3 / 0.x report types) to RSIT type and identifier. */
+const TYPES: Record<string, string> = {
+  // messaging
+  spam: 'spam', 'bulk-messaging': 'spam', phishing: 'phishing', 'social-engineering': 'social-engineering',
+  'malware-distribution': 'malware-distribution', harassment: 'harmful-speech', spoofing: 'masquerade',
+  // connection
+  ddos: 'ddos', 'ddos-amplification': 'ddos', 'port-scan': 'scanner', portscan: 'scanner', 'brute-force': 'brute-force',
+  'login-attack': 'brute-force', 'ssh-attack': 'brute-force', 'rdp-attack': 'brute-force', 'auth-failure': 'brute-force',
+  'exploit-attempt': 'exploit', 'sql-injection': 'exploit', 'unauthorized-access': 'unauthorised-information-access',
+  'vpn-abuse': 'unauthorized-use-of-resources', 'proxy-abuse': 'unauthorized-use-of-resources', scraping: 'unauthorized-use-of-resources',
+  'vuln-scanning': 'scanner', 'vulnerability-scan': 'scanner', reconnaissance: 'scanner', bot: 'infected-system', 'infected-host': 'infected-system',
+  'malware-attack': 'infected-system', 'hack-attack': 'exploit', 'ids-alert': 'ids-alert',
+  // content
+  'phishing-site': 'phishing', malware: 'malware-distribution', 'c2-server': 'c2-server', defacement: 'application-compromise',
+  fraud: 'masquerade', 'fake-shop': 'masquerade', 'fake-lottery': 'masquerade', 'fake-pharmacy': 'masquerade',
+  'illegal-content': 'harmful-speech', csam: 'violence', csem: 'violence', 'exposed-data': 'data-leak',
+  'brand-infringement': 'copyright', 'remote-compromise': 'system-compromise', 'suspicious-registration': 'other',
+  // infrastructure
+  'compromised-host': 'system-compromise', 'compromised-server': 'system-compromise', 'botnet-member': 'infected-system',
+  botnet: 'infected-system', 'open-resolver': 'ddos-amplifier', 'open-relay': 'vulnerable-system', 'vulnerable-service': 'vulnerable-system',
+  // copyright
+  copyright: 'copyright', dmca: 'copyright', 'file-sharing': 'copyright', p2p: 'copyright', 'stream-ripping': 'copyright',
+  cyberlocker: 'copyright', trademark: 'copyright', 'link-site': 'copyright', 'ugc-platform': 'copyright', usenet: 'copyright',
+  'copyright-infringement': 'copyright',
+  // vulnerability
+  cve: 'vulnerable-system', misconfiguration: 'vulnerable-system', 'exposed-credentials': 'information-disclosure',
+  'weak-crypto': 'weak-crypto', 'missing-patch': 'vulnerable-system', 'insecure-default': 'vulnerable-system',
+  'information-leak': 'information-disclosure', open: 'vulnerable-system', 'open-service': 'vulnerable-system',
+  // reputation
+  blocklist: 'blacklist', 'threat-intel': 'blacklist', 'threat-intelligence': 'blacklist', 'bad-reputation': 'blacklist',
+  'spam-source': 'spam', 'malware-source': 'malware-distribution', 'attack-source': 'blacklist', 'abuse-history': 'blacklist',
+};
+
+/** `other` inside a category means that category's catch-all. */
+const CATEGORY_OTHER: Record<string, string> = {
+  messaging: 'spam', connection: 'other', content: 'other', infrastructure: 'vulnerable-system', copyright: 'copyright',
+  vulnerability: 'vulnerable-system', reputation: 'blacklist',
+};
+
+export function xarfType(category: string | undefined, type: string | undefined): string {
+  const t = (type ?? '').toLowerCase().replace(/[_\s]+/g, '-');
+  const c = (category ?? '').toLowerCase();
+  if (t === 'phishing' && c === 'messaging') return 'phishing';
+  if (t === 'other' || !t) return CATEGORY_OTHER[c] ?? 'other';
+  return TYPES[t] ?? TYPES[t.replace(/-/g, '')] ?? CATEGORY_OTHER[c] ?? 'other';
+}
+
+export function isXarfJson(doc: unknown): boolean {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return false;
+  const d = doc as Record<string, unknown>;
+  return typeof d.xarf_version === 'string' || (typeof d.Report === 'object' && d.Report !== null) || 'ReporterInfo' in d;
+}
+
+function xarfHeader(mail: { root: MimePart }): boolean {
+  return mail.root.header('x-arf') !== undefined || mail.root.header('x-xarf') !== undefined;
+}
+
+function jsonPart(parts: MimePart[]): Record<string, unknown> | undefined {
+  for (const p of parts) {
+    const name = (p.filename ?? '').toLowerCase();
+    if (!(name === 'xarf.json' || name.endsWith('.json') || p.type === 'application/json')) continue;
+    try {
+      const doc = JSON.parse(p.text());
+      if (isXarfJson(doc)) return doc;
+    } catch { /* not JSON: try the next part */ }
+  }
+  return undefined;
+}
+
+export const xarf: FormatParser = {
+  name: 'xarf',
+  detect(mail) {
+    if (xarfHeader(mail)) return true;
+    return mail.parts().some((p) => (p.filename ?? '').toLowerCase() === 'xarf.json' || p.type === 'application/json');
+  },
+  parse(mail, _ctx, sink) {
+    const parts = mail.parts();
+    const doc = jsonPart(parts);
+    if (doc) return xarfJsonEvents(doc, sink);
+    const yamlReport = parts.map(yamlOf).find((y) => y !== undefined);
+    if (!yamlReport) return {};
+    legacyEvent(yamlReport, mail.subject, sink);
+    const from = yamlReport['reported-from'];
+    return { reporter: typeof from === 'string' ? { email: from.toLowerCase() } : undefined, forwardConsent: null };
+  },
+};
+
+/** The YAML report of an X-ARF 0.x mail, keys lower-cased; undefined when the part is not one. */
+function yamlOf(p: MimePart): Record<string, unknown> | undefined {
+  if (!p.type.startsWith('text/') && !p.type.includes('yaml')) return undefined;
+  const text = p.text();
+  if (!/^\s*(?:---\s*\n)?[\s\S]{0,2000}?^(?:Report-Type|Reported-From|Category|Source-Type)\s*:/im.test(text)) return undefined;
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 10 });
+  } catch {
+    doc = simpleFields(text);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  return Object.fromEntries(Object.entries(doc as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** `Key: value` lines, for YAML that a strict parser refuses (unquoted colons in values). */
+function simpleFields(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/^([A-Za-z][\w-]*)\s*:\s*(.*)$/gm)) out[m[1]] = m[2].replace(/^["']|["']$/g, '');
+  return out;
+}
+
+function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSink): void {
+  const str = (k: string) => (y[k] === undefined || y[k] === null ? undefined : String(y[k]).trim());
+  const e: Event = { 'feed.name': 'xarf', 'event_description.text': subject || undefined };
+  setSource(e, str('source') ?? '', str('source-type'));
+  const port = Number(str('port') ?? str('source-port'));
+  if (Number.isInteger(port) && port > 0 && port < 65536) e['destination.port'] = port;
+  const dst = str('destination') ?? str('destination-ip');
+  if (dst) e['destination.ip'] = dst;
+  e['time.source'] = isoTime(str('date'));
+  e['feed.provider'] = domainOf(str('reported-from'));
+  e['protocol.application'] = str('service')?.toLowerCase();
+  e['extra.xarf_version'] = str('version');
+  e['extra.report_id'] = str('report-id');
+  e['extra.user_agent'] = str('user-agent');
+  e['extra.tlp'] = str('tlp')?.toLowerCase();
+  const occurrences = Number(str('occurrences') ?? str('occurances'));
+  if (Number.isFinite(occurrences) && occurrences > 0) e['extra.occurrences'] = occurrences;
+  const reportType = str('report-type');
+  sink.add(compact(classify(e, xarfType(str('category'), reportType), reportType?.toLowerCase())));
+}
+
+/** Events of a JSON X-ARF document (v3 or v4). */
+export function xarfJsonEvents(doc: Record<string, unknown>, sink: EventSink): { reporter?: Reporter; date?: string; forwardConsent?: boolean | null } {
+  return typeof doc.xarf_version === 'string' ? v4(doc, sink) : v3(doc, sink);
+}
+
+function v4(d: Record<string, unknown>, sink: EventSink) {
+  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const s = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : undefined);
+  const reporter = obj(d.reporter);
+  const category = s(d.category) ?? s(d.class);
+  const type = s(d.type);
+  const e: Event = { 'feed.name': 'xarf', 'feed.provider': s(reporter.org) ?? domainOf(s(reporter.contact)) };
+  setSource(e, s(d.source_identifier) ?? '');
+  const url = s(d.url) ?? s(d.infringing_url) ?? s(d.phishing_url);
+  if (url) setSource(e, url, 'uri');
+  const port = Number(d.source_port);
+  if (Number.isInteger(port) && port > 0 && port < 65536) e['source.port'] = port;
+  if (s(d.destination_ip)) e['destination.ip'] = s(d.destination_ip);
+  const dport = Number(d.destination_port);
+  if (Number.isInteger(dport) && dport > 0 && dport < 65536) e['destination.port'] = dport;
+  e['protocol.transport'] = s(d.protocol)?.toLowerCase();
+  e['time.source'] = isoTime(s(d.timestamp));
+  e['malware.name'] = s(d.malware_family)?.toLowerCase();
+  e['event_description.text'] = s(d.description) ?? s(d.subject);
+  e['extra.xarf_version'] = s(d.xarf_version);
+  e['extra.report_id'] = s(d.report_id);
+  e['extra.xarf_category'] = category?.toLowerCase();
+  e['extra.xarf_type'] = type?.toLowerCase();
+  e['extra.cve'] = s(d.cve_id);
+  e['extra.smtp_from'] = s(d.smtp_from);
+  if (typeof d.confidence === 'number') e['extra.confidence'] = d.confidence;
+  if (Array.isArray(d.tags) && d.tags.every((t) => typeof t === 'string')) e['extra.tags'] = d.tags as string[];
+  sink.add(compact(classify(e, xarfType(category, type), [category, type].filter(Boolean).join('/').toLowerCase() || undefined)));
+  const contact = s(reporter.contact);
+  return { reporter: { email: contact?.includes('@') ? contact.toLowerCase() : undefined, name: s(reporter.org) }, date: e['time.source'], forwardConsent: null };
+}
+
+function v3(d: Record<string, unknown>, sink: EventSink) {
+  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const s = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : undefined);
+  const info = obj(d.ReporterInfo);
+  const r = obj(d.Report);
+  const src = obj(r.Source);
+  const add = obj(r.AdditionalInfo);
+  const e: Event = { 'feed.name': 'xarf', 'feed.provider': s(info.ReporterOrg) ?? s(info.ReporterOrgDomain) };
+  const srcType = s(src.Type) ?? s(r.SourceType);
+  const source = s(src.IP) ?? s(src.URL) ?? s(src.Domain) ?? s(r.SourceIp) ?? s(r.SourceUrl) ?? s(r.SourceDomain) ?? s(r.Source) ?? '';
+  setSource(e, source, srcType);
+  const port = Number(src.Port ?? r.SourcePort);
+  if (Number.isInteger(port) && port > 0 && port < 65536) e['source.port'] = port;
+  const dst = s(add.DestinationIP) ?? s(r.DestinationIp);
+  if (dst) e['destination.ip'] = dst;
+  const dport = Number(add.DestinationPort ?? r.DestinationPort);
+  if (Number.isInteger(dport) && dport > 0 && dport < 65536) e['destination.port'] = dport;
+  e['protocol.transport'] = s(add.Protocol)?.toLowerCase();
+  e['time.source'] = isoTime(s(r.Date));
+  e['extra.xarf_version'] = s(d.Version) ?? '3';
+  e['extra.report_class'] = s(r.ReportClass)?.toLowerCase();
+  const type = s(r.ReportType);
+  sink.add(compact(classify(e, xarfType(s(r.ReportClass), type?.replace(/([a-z])([A-Z])/g, '$1-$2')), type?.toLowerCase())));
+  const email = s(info.ReporterContactEmail) ?? s(info.ReporterOrgEmail);
+  return {
+    reporter: { email: email?.toLowerCase(), name: s(info.ReporterContactName) ?? s(info.ReporterOrg) },
+    date: e['time.source'],
+    forwardConsent: typeof d.Disclosure === 'boolean' ? d.Disclosure : null,
+  };
+}
+
+const words = new Uint32Array(4);
+
+/** Source by its declared type (ipv4, ip-address, ipv6, uri, url, domain, email), or by its look. */
+function setSource(e: Event, value: string, declared?: string): void {
+  const v = value.trim();
+  if (!v) return;
+  const t = (declared ?? '').toLowerCase();
+  if (parseIPv4(v) >= 0) { e['source.ip'] = v; return; }
+  if (v.includes(':') && !v.includes('/') && parseIPv6(v, words)) { e['source.ip'] = formatIPv6(words); return; }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || t === 'uri' || t === 'url') {
+    const u = parseUrl(/:\/\//.test(v) ? v : `http://${v}`);
+    if (u) { e['source.url'] = u.url; e['source.fqdn'] ??= u.host; }
+    return;
+  }
+  if (v.includes('@') || t === 'email') { e['source.account'] = v.toLowerCase(); return; }
+  if (/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(v)) e['source.fqdn'] = v.toLowerCase();
+}
+
+function isoTime(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+function domainOf(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const at = v.lastIndexOf('@');
+  return (at >= 0 ? v.slice(at + 1) : v).replace(/[>\s].*$/, '').toLowerCase() || undefined;
+}
