@@ -27,6 +27,54 @@ export const defaults = {
     /** Time zone used for case numbers, notices and statistics. */
     timezone: 'Asia/Tokyo',
   },
+  cases: {
+    /** Hours after a case's last event during which new events of the same customer, service and kind join it. */
+    group_window_hours: 72,
+    /** Case number format: {year} and {seq:N} (sequence zero-padded to N digits), e.g. {year}-{seq:6} gives 2026-000123. */
+    number_format: '{year}-{seq:6}',
+    /** Folder of playbook YAML files; empty means the shipped ones (src/cases/playbooks). */
+    playbooks_dir: '',
+    /** Folder of notice templates (<name>.<lang>.txt); empty means the shipped ones (src/notices/templates). */
+    templates_dir: '',
+    /** Hours a new case may wait for its first notice before it shows in the overdue queue. */
+    first_notice_hours: 24,
+    /** Hours an operator has to look at a customer's reply before the case is overdue. */
+    reply_review_hours: 24,
+    /** Forward the reporter's evidence when neither the report nor the reporter's defaults say. */
+    default_evidence_consent: false,
+    /** Acknowledge each report to its reporter with the case numbers. */
+    acknowledge_reports: true,
+    /** Language of acknowledgements when the report does not tell (ja or en). */
+    reporter_language: 'en',
+    /** Seconds between runs of the reminder and escalation scheduler; 0 turns it off. */
+    scheduler_interval: 60,
+    /** Restriction executors, each {action, command: [argv...]} or {action, url, headers?}; {case}, {target}, {action} in argv and body are filled in. */
+    executors: [] as Record<string, unknown>[],
+    /** Seconds an executor may take before it counts as failed. */
+    executor_timeout: 60,
+  },
+  notices: {
+    /** Send queued mail through the relay; false keeps it in the outbox. */
+    enabled: true,
+    /** SMTP relay for outgoing mail. */
+    relay_host: '127.0.0.1',
+    relay_port: 25,
+    /** TLS from the first byte (port 465); otherwise STARTTLS when offered. */
+    relay_secure: false,
+    relay_user: '',
+    /** Better given as MADOGUCHI_NOTICES_RELAY_PASSWORD than in the file. */
+    relay_password: '',
+    /** Sender when the customer's brand has no from_address. */
+    from: 'abuse@desk.invalid',
+    /** Address replies go to; the case number is added as +NUMBER (abuse+2026-000123@...). */
+    reply_to: 'abuse@desk.invalid',
+    /** Attempts before a message counts as failed. */
+    max_attempts: 8,
+    /** Seconds before the first retry; doubled for each further one. */
+    retry_seconds: 60,
+    /** Seconds between looks at the outbox. */
+    poll_interval: 5,
+  },
 };
 
 export type Config = typeof defaults;

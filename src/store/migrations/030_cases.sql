@@ -72,8 +72,8 @@ CREATE TABLE case_events (
   report_id bigint,
   at timestamptz NOT NULL,
   event jsonb NOT NULL,
-  reporter_id text,
-  reporter_address text,
+  -- The reporter's e-mail address or reporter id.
+  reporter text,
   channel text,
   consent boolean NOT NULL DEFAULT false
 );
@@ -82,11 +82,11 @@ CREATE INDEX case_events_report ON case_events (report_id) WHERE report_id IS NO
 
 -- Whether a reporter allows forwarding its evidence, per channel ('*' for every channel).
 CREATE TABLE evidence_consent (
-  reporter_id text NOT NULL,
+  reporter text NOT NULL,
   channel text NOT NULL DEFAULT '*',
   forward boolean NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (reporter_id, channel)
+  PRIMARY KEY (reporter, channel)
 );
 
 -- Notes, replies and other messages on a case.
