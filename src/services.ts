@@ -1,6 +1,9 @@
 // Long-running parts of `madoguchi serve` besides the HTTP server. Each returns null when the
 // configuration disables it. One line per service.
 import type { Desk } from './desk.js';
+import { intakeRecoveryService } from './intake/ingest.js';
+import { smtpService } from './intake/smtp.js';
+import { imapService } from './intake/imap.js';
 
 export interface RunningService { stop(): Promise<void> }
 export interface DeskService {
@@ -9,4 +12,7 @@ export interface DeskService {
 }
 
 export const services: DeskService[] = [
+  intakeRecoveryService,
+  smtpService,
+  imapService,
 ];

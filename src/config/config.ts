@@ -22,6 +22,73 @@ export const defaults = {
     port: 2525,
     /** Largest message accepted, bytes (announced in EHLO as SIZE). */
     max_size: 26214400,
+    /** Recipient addresses the listener accepts mail for (abuse@example.jp, ...); empty accepts any. */
+    addresses: [] as string[],
+    /** Name in the greeting and the EHLO answer; empty means this machine's host name. */
+    name: '',
+    /** Most SMTP connections served at once. */
+    max_clients: 100,
+  },
+  intake: {
+    /** Largest report accepted as one message over HTTP or from a file, bytes (feeds are streamed). */
+    max_report_size: 26214400,
+    /** Most events kept from one report; a report yielding more is quarantined. */
+    max_events_per_report: 200000,
+    /** Events written per database statement (streamed feeds, event lists). */
+    batch_events: 5000,
+    /** What the parsers will open: beyond these a report is quarantined with the reason. */
+    limits: {
+      /** Deepest nesting of multiparts and attached messages. */
+      max_mime_depth: 12,
+      /** Most MIME parts in one message, all levels together. */
+      max_mime_parts: 500,
+      /** Largest decoded MIME part, bytes; bigger parts are kept but not parsed. */
+      max_part_bytes: 26214400,
+      /** Largest header block of one part, bytes. */
+      max_header_bytes: 1048576,
+      /** Most characters of human-written text searched for indicators. */
+      max_text_chars: 2000000,
+      /** Most bytes unpacked from one archive (zip bombs), all entries together. */
+      zip_max_bytes: 536870912,
+      /** Highest ratio of unpacked to packed size of an archive entry. */
+      zip_max_ratio: 200,
+      /** Most entries read from one archive. */
+      zip_max_entries: 100,
+    },
+    /** Reports per API key over HTTP: a token bucket refilled at `rate` per second, holding `burst`. */
+    api: {
+      /** Reports a second each key may send, on average. */
+      rate: 20,
+      /** Reports a key may send at once after a quiet spell. */
+      burst: 200,
+    },
+    /** Polling an existing mailbox (the usual setup before the SMTP listener takes over). */
+    imap: {
+      /** Poll the mailbox while `madoguchi serve` runs. */
+      enabled: false,
+      /** The IMAP server. */
+      host: '127.0.0.1',
+      /** 993 for TLS, 143 for plain or STARTTLS. */
+      port: 993,
+      /** TLS from the first byte (port 993); false uses STARTTLS when the server offers it. */
+      secure: true,
+      /** Refuse a server certificate that does not verify. */
+      tls_verify: true,
+      /** Login name of the mailbox. */
+      user: '',
+      /** Better given as MADOGUCHI_INTAKE_IMAP_PASSWORD than in the file. */
+      password: '',
+      /** The folder the reports arrive in. */
+      mailbox: 'INBOX',
+      /** Seconds between polls (the poller also wakes on IDLE notifications). */
+      poll_interval: 60,
+      /** What marks a stored message: seen (set \Seen), keyword (set `keyword`), move (to `move_to`). */
+      after: 'seen',
+      /** The IMAP keyword set on stored messages when `after` is keyword. */
+      keyword: '$MadoguchiStored',
+      /** The folder stored messages go to when `after` is move (created when missing). */
+      move_to: 'Madoguchi',
+    },
   },
   desk: {
     /** Time zone used for case numbers, notices and statistics. */

@@ -4,6 +4,7 @@ import type { Desk } from '../../desk.js';
 import type { RequireRole } from '../auth.js';
 import { systemRoutes } from './system.js';
 import { inventoryRoutes } from './inventory.js';
+import { reportRoutes } from './reports.js';
 
 export interface RouteContext { desk: Desk; requireRole: RequireRole }
 export type RoutePlugin = (app: FastifyInstance, ctx: RouteContext) => Promise<void>;
@@ -11,4 +12,5 @@ export type RoutePlugin = (app: FastifyInstance, ctx: RouteContext) => Promise<v
 export const routes: RoutePlugin[] = [
   systemRoutes,
   inventoryRoutes,
+  reportRoutes,
 ];

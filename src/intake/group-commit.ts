@@ -1,0 +1,42 @@
+// Group commit: callers submit one item each and wait; the items that arrive while a commit is
+// in flight go together in the next one. Under load one transaction (and one fsync) serves many
+// reports; when idle an item is written at once, without waiting for a timer.
+
+export class GroupCommit<I, O> {
+  private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+
+  /** `write` must return one output per item, in order, and either commit all of them or none. */
+  constructor(private readonly write: (items: I[]) => Promise<O[]>, private readonly maxBatch = 256) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  /** Resolves when everything submitted so far has been written (or failed). */
+  async idle(): Promise<void> {
+    while (this.running || this.queue.length) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const out = await this.write(batch.map((b) => b.item));
+          batch.forEach((b, i) => b.resolve(out[i]));
+        } catch (e) {
+          if (batch.length === 1) { batch[0].reject(e); continue; }
+          // One bad item must not fail the others: write them one by one to find it.
+          for (const b of batch) {
+            try { b.resolve((await this.write([b.item]))[0]); } catch (e1) { b.reject(e1); }
+          }
+        }
+      }
+    } finally { this.running = false; }
+  }
+}

@@ -1,0 +1,298 @@
+// THE way a report enters the desk, whatever the channel: store the raw bytes durably (once), then
+// parse them into events, attribute and store the events, and hand them to the event sinks.
+// Channels answer their sender after `storeReport` resolves, never before.
+import type { Desk } from '../desk.js';
+import type { Event } from '../events/event.js';
+import { limitsFromConfig, parseReport, type ParseContext, type ParsedReport, type ParseLimits } from '../parsers/index.js';
+import type { DeskService } from '../services.js';
+import type { Db } from '../store/db.js';
+import { insertEvents, prepareEvent, storable, type EventRow } from './events-store.js';
+import { GroupCommit } from './group-commit.js';
+import { identify, type ReportIdentity } from './identity.js';
+import { compressRaw, insertChunks, readRaw, syncEmbeddedWal } from './raw-store.js';
+import { runSinks, type SinkContext, type StoredEvent } from './sinks.js';
+
+export type Channel = 'http' | 'smtp' | 'imap' | 'file' | 'cli';
+export type ReportStatus = 'received' | 'parsed' | 'rejected' | 'quarantined';
+
+/** Channel details kept with the report. contentType and filename also guide the parser. */
+export interface IntakeMeta {
+  contentType?: string;
+  filename?: string;
+  [detail: string]: unknown;
+}
+
+export interface IngestResult {
+  reportId: number;
+  /** The desk already had this report (same bytes, or same Message-ID and body). */
+  duplicate: boolean;
+  status: ReportStatus;
+  /** Why the report was quarantined or rejected. */
+  reason: string | null;
+  parser: string | null;
+  /** Number of events stored for the report. */
+  events: number;
+  /** Case numbers the event sinks opened or updated for it. */
+  cases: string[];
+}
+
+export interface PendingReport { identity: ReportIdentity; size: number; chunks: Buffer[]; channel: Channel; meta: IntakeMeta }
+
+export interface Outcome {
+  reportId: number;
+  channel: Channel;
+  status: ReportStatus;
+  parser: string | null;
+  reason: string | null;
+  parsed: ParsedReport | null;
+  rows: EventRow[];
+  /** Delete whatever events an earlier or interrupted parse stored first. */
+  replace: boolean;
+  /** The report had been parsed before (the sinks are told so). */
+  reparse: boolean;
+  /** Events stored already, batch by batch, for a streamed feed (rows is then empty). */
+  streamed?: number;
+}
+
+interface IntakeState { reports: GroupCommit<PendingReport, IngestResult>; outcomes: GroupCommit<Outcome, StoredEvent[]> }
+
+const states = new WeakMap<Desk, IntakeState>();
+
+function state(desk: Desk): IntakeState {
+  let s = states.get(desk);
+  if (!s) {
+    s = {
+      reports: new GroupCommit((items) => writeReports(desk, items)),
+      outcomes: new GroupCommit((items) => writeOutcomes(desk, items)),
+    };
+    states.set(desk, s);
+  }
+  return s;
+}
+
+/** Waits until every report and outcome submitted so far is committed (graceful shutdown, tests). */
+export async function intakeIdle(desk: Desk): Promise<void> {
+  const s = states.get(desk);
+  if (s) await Promise.all([s.reports.idle(), s.outcomes.idle()]);
+}
+
+/** Stores the raw report durably; resolves once it is committed (and, embedded, flushed to disk). */
+export async function storeReport(desk: Desk, raw: Buffer, channel: Channel, meta: IntakeMeta = {}): Promise<IngestResult> {
+  const identity = identify(raw);
+  const chunks = await compressRaw(raw);
+  return state(desk).reports.submit({ identity, size: raw.length, chunks, channel, meta });
+}
+
+export interface IngestOptions {
+  /** Called once the raw report is committed, before parsing: where a channel acknowledges its sender. */
+  onStored?(stored: IngestResult): void;
+}
+
+/** Stores, parses and attributes a report, stores its events and runs the sinks. */
+export async function ingestReport(desk: Desk, raw: Buffer, channel: Channel, meta: IntakeMeta = {}, opts: IngestOptions = {}): Promise<IngestResult> {
+  const stored = await storeReport(desk, raw, channel, meta);
+  opts.onStored?.(stored);
+  if (stored.duplicate || stored.status !== 'received') return stored;
+  return parseAndStore(desk, { reportId: stored.reportId, channel, replace: false, reparse: false }, raw, meta);
+}
+
+/** Re-runs the parsers over a stored report, replacing its events (`madoguchi reparse`, crash recovery). */
+export async function processReport(desk: Desk, reportId: number, maxSize = desk.config.intake.max_report_size): Promise<IngestResult> {
+  const r = await desk.db.query<{ sha256: string; size: string; status: ReportStatus; channel: Channel; content_type: string | null; meta: IntakeMeta }>(
+    'SELECT sha256, size, status, channel, content_type, meta FROM reports WHERE id = $1', [reportId]);
+  const row = r.rows[0];
+  if (!row) throw new Error(`no report ${reportId}`);
+  const meta = { ...row.meta, contentType: row.content_type ?? undefined };
+  const target = { reportId, channel: row.channel, replace: true, reparse: row.status !== 'received' };
+  if (Number(row.size) > maxSize) {
+    return finish(desk, { ...target, status: 'quarantined', parser: null, reason: `${row.size} bytes exceed intake.max_report_size (${maxSize})`, parsed: null, rows: [] });
+  }
+  const raw = await readRaw(desk.db, row.sha256, maxSize);
+  return parseAndStore(desk, target, raw, meta);
+}
+
+/** Reports whose raw bytes were stored but whose parse did not finish (the process stopped). */
+export async function recoverPending(desk: Desk): Promise<number> {
+  const r = await desk.db.query<{ id: string }>(`SELECT id FROM reports WHERE status = 'received' ORDER BY id`);
+  for (const { id } of r.rows) await processReport(desk, Number(id));
+  return r.rows.length;
+}
+
+/**
+ * Stores events that come from no report (blocklist listings, log detection): attributed, stored,
+ * handed to the sinks. `source` names their origin, e.g. 'blocklist:spamhaus-drop'.
+ */
+export async function ingestEvents(desk: Desk, events: Event[], source: string): Promise<StoredEvent[]> {
+  const now = new Date().toISOString();
+  const rows = events.map((e) => prepareEvent(desk, e, null, source, now));
+  const stored = await storeEventRows(desk, rows);
+  if (stored.length) await runSinks(desk, stored, { reparse: false });
+  return stored;
+}
+
+/** Inserts attributed event rows in batches of one transaction each. */
+export async function storeEventRows(desk: Desk, rows: EventRow[], batch = desk.config.intake.batch_events): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for (let i = 0; i < rows.length; i += batch) out.push(...await desk.db.transaction((tx) => insertEvents(tx, rows.slice(i, i + batch))));
+  return out;
+}
+
+export function parseLimits(desk: Desk): ParseLimits {
+  const { intake, smtp } = desk.config;
+  return limitsFromConfig({ ...intake.limits, max_message_bytes: Math.max(intake.max_report_size, smtp.max_size), max_events: intake.max_events_per_report });
+}
+
+export function parseContext(desk: Desk): ParseContext {
+  return { isOurs: (resource, at) => desk.attribution.attribute(resource, at) !== null, limits: parseLimits(desk) };
+}
+
+/** Rejections that are refusals under the limits: the report may be real, so it is quarantined. */
+const LIMIT_REASONS = new Set(['too-large', 'mime-depth', 'mime-parts', 'zip', 'malformed', 'too-many-events']);
+
+export type Target = Pick<Outcome, 'reportId' | 'channel' | 'replace' | 'reparse'>;
+
+async function parseAndStore(desk: Desk, target: Target, raw: Buffer, meta: IntakeMeta): Promise<IngestResult> {
+  const { reportId } = target;
+  const outcome: Outcome = { ...target, status: 'quarantined', parser: null, reason: null, parsed: null, rows: [] };
+  try {
+    const parsed = await parseStored(desk, raw, meta);
+    outcome.parsed = parsed;
+    outcome.parser = parsed.parser;
+    if (parsed.rejected) {
+      outcome.status = parsed.reason && LIMIT_REASONS.has(parsed.reason) ? 'quarantined' : 'rejected';
+      outcome.reason = parsed.error ?? parsed.reason ?? 'not an abuse report';
+    } else {
+      outcome.status = 'parsed';
+      const received = new Date().toISOString();
+      outcome.rows = parsed.events.map((e) => prepareEvent(desk, e, reportId, 'report', received));
+    }
+  } catch (e) {
+    outcome.reason = `parser failed: ${(e as Error)?.message ?? String(e)}`;
+    desk.log.warn({ report: reportId, err: e }, 'report quarantined');
+  }
+  return finish(desk, outcome);
+}
+
+function parseStored(desk: Desk, raw: Buffer, meta: IntakeMeta): Promise<ParsedReport> {
+  return parseReport(raw, parseContext(desk), { filename: meta.filename, contentType: meta.contentType });
+}
+
+/** Records how a report's parse ended (status, reason, events) and hands its events to the sinks. */
+export async function finish(desk: Desk, outcome: Outcome): Promise<IngestResult> {
+  const stored = await state(desk).outcomes.submit(outcome);
+  const p = outcome.parsed;
+  const result: IngestResult = {
+    reportId: outcome.reportId, duplicate: false, status: outcome.status, reason: outcome.reason, parser: outcome.parser,
+    events: outcome.streamed ?? stored.length, cases: [],
+  };
+  if (stored.length) result.cases = await handToSinks(desk, stored, sinkContext(outcome, p));
+  return result;
+}
+
+export function sinkContext(o: Target, p: ParsedReport | null): SinkContext {
+  return {
+    reparse: o.reparse,
+    report: { id: o.reportId, channel: o.channel, reporterEmail: p?.reporter?.email ?? null, subject: p?.subject ?? null, forwardConsent: p?.forwardConsent ?? null, language: p?.language ?? null },
+  };
+}
+
+/** Runs the sinks over a report's stored events and keeps the case numbers they name on the report. */
+export async function handToSinks(desk: Desk, stored: StoredEvent[], ctx: SinkContext): Promise<string[]> {
+  const cases = await runSinks(desk, stored, ctx);
+  if (cases.length && ctx.report) {
+    await desk.db.query('UPDATE reports SET cases = (SELECT array_agg(DISTINCT c) FROM unnest(cases || $2::text[]) c) WHERE id = $1', [ctx.report.id, cases]);
+  }
+  return cases;
+}
+
+function text(s: string | undefined | null, max = 998): string | null {
+  return s ? storable(s.slice(0, max)) : null;
+}
+
+async function writeReports(desk: Desk, items: PendingReport[]): Promise<IngestResult[]> {
+  const started = Date.now();
+  const out = await desk.db.transaction((tx) => insertReports(tx, items));
+  if (desk.db.kind === 'pglite') syncEmbeddedWal(desk.dataDir, started);
+  return out;
+}
+
+/**
+ * Inserts report rows and their raw chunks; a report already there (same bytes, or same
+ * Message-ID and body) is counted as another arrival of it instead.
+ */
+export async function insertReports(tx: Db, items: PendingReport[]): Promise<IngestResult[]> {
+  const params: unknown[] = [];
+  const values = items.map((it) => {
+    const { contentType, ...rest } = it.meta;
+    params.push(it.identity.sha256, it.size, it.channel, text(contentType, 200), text(it.identity.messageId), it.identity.bodySha256, storable(JSON.stringify(rest)));
+    const b = params.length - 7;
+    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}::jsonb)`;
+  });
+  const ins = await tx.query<{ id: string; sha256: string }>(
+    `INSERT INTO reports (sha256, size, channel, content_type, message_id, body_sha256, meta) VALUES ${values.join(', ')}
+     ON CONFLICT DO NOTHING RETURNING id, sha256`, params);
+  const fresh = new Map(ins.rows.map((r) => [r.sha256, Number(r.id)]));
+  const results: IngestResult[] = [];
+  const blobs: { sha256: string; chunks: Buffer[] }[] = [];
+  for (const it of items) {
+    const id = fresh.get(it.identity.sha256);
+    if (id !== undefined) {
+      fresh.delete(it.identity.sha256); // a second copy in the same batch is a duplicate
+      blobs.push({ sha256: it.identity.sha256, chunks: it.chunks });
+      results.push({ reportId: id, duplicate: false, status: 'received', reason: null, parser: null, events: 0, cases: [] });
+    } else {
+      results.push(await recordArrival(tx, it.identity));
+    }
+  }
+  await insertChunks(tx, blobs);
+  return results;
+}
+
+async function recordArrival(tx: Db, id: ReportIdentity): Promise<IngestResult> {
+  const r = await tx.query<{ id: string; status: ReportStatus; reason: string | null; parser: string | null; event_count: number; cases: string[] }>(
+    `UPDATE reports SET arrivals = arrivals + 1, last_arrival_at = now()
+      WHERE id = (SELECT id FROM reports WHERE sha256 = $1 OR (message_id = $2 AND body_sha256 = $3) ORDER BY id LIMIT 1)
+      RETURNING id, status, reason, parser, event_count, cases`, [id.sha256, id.messageId, id.bodySha256]);
+  const row = r.rows[0];
+  if (!row) throw new Error(`report ${id.sha256} conflicted with a report that cannot be found`);
+  return { reportId: Number(row.id), duplicate: true, status: row.status, reason: row.reason, parser: row.parser, events: row.event_count, cases: row.cases };
+}
+
+async function writeOutcomes(desk: Desk, items: Outcome[]): Promise<StoredEvent[][]> {
+  return desk.db.transaction(async (tx) => {
+    const replaced = items.filter((o) => o.replace).map((o) => o.reportId);
+    if (replaced.length) await tx.query('DELETE FROM events WHERE report_id = ANY($1::bigint[])', [replaced]);
+    const stored = await insertEvents(tx, items.flatMap((o) => o.rows));
+    const updates = items.map((o) => {
+      const p = o.parsed;
+      return {
+        id: o.reportId, status: o.status, parser: o.parser, reason: text(o.reason, 2000), event_count: o.streamed ?? o.rows.length,
+        reporter_email: text(p?.reporter?.email, 320), reporter_name: text(p?.reporter?.name, 200), subject: text(p?.subject),
+        forward_consent: p?.forwardConsent ?? null, language: p?.language ?? null,
+      };
+    });
+    await tx.query(
+      `UPDATE reports r SET status = u.status, parser = u.parser, reason = u.reason, event_count = u.event_count,
+              reporter_email = u.reporter_email, reporter_name = u.reporter_name, subject = u.subject,
+              forward_consent = u.forward_consent, language = u.language, parsed_at = now()
+         FROM json_to_recordset($1::json) AS u(id bigint, status text, parser text, reason text, event_count int,
+              reporter_email text, reporter_name text, subject text, forward_consent boolean, language text)
+        WHERE r.id = u.id`, [JSON.stringify(updates)]);
+    let at = 0;
+    return items.map((o) => stored.slice(at, at += o.rows.length));
+  });
+}
+
+/**
+ * Finishes, at start, the reports a stopped process had stored but not parsed, and at stop waits
+ * for the commits in flight.
+ */
+export const intakeRecoveryService: DeskService = {
+  name: 'intake-recovery',
+  async start(desk) {
+    recoverPending(desk)
+      .then((n) => { if (n) desk.log.info({ reports: n }, 'parsed reports left unparsed by the last run'); })
+      .catch((e) => desk.log.error({ err: e }, 'intake recovery failed'));
+    return { stop: () => intakeIdle(desk) };
+  },
+};

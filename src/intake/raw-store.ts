@@ -1,0 +1,90 @@
+// The raw report store: every report's bytes exactly as received, content-addressed by SHA-256,
+// gzip-compressed, in chunks in the database (report_blobs). See docs/INTAKE.md for why the
+// database and not files.
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip, gzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import type { Db } from '../store/db.js';
+
+/** Compressed bytes per report_blobs row: large enough to be cheap, small enough to stream. */
+export const CHUNK_SIZE = 1 << 20;
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Compresses off the main thread (zlib runs on the libuv pool) and cuts the result into chunks. */
+export async function compressRaw(raw: Buffer): Promise<Buffer[]> {
+  // Level 6 (the default) costs about as much as level 1 on mail-sized input and saves a third more.
+  return splitChunks(await gzipAsync(raw));
+}
+
+export function splitChunks(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let o = 0; o < buf.length; o += CHUNK_SIZE) out.push(buf.subarray(o, Math.min(buf.length, o + CHUNK_SIZE)));
+  return out.length ? out : [buf];
+}
+
+/** Inserts the chunks of several reports in one statement (chunk numbers start at firstSeq). */
+export async function insertChunks(tx: Db, blobs: { sha256: string; chunks: Buffer[]; firstSeq?: number }[]): Promise<void> {
+  const params: unknown[] = [];
+  const values: string[] = [];
+  for (const b of blobs) {
+    b.chunks.forEach((c, i) => {
+      params.push(b.sha256, (b.firstSeq ?? 0) + i, c);
+      values.push(`($${params.length - 2}, $${params.length - 1}, $${params.length})`);
+    });
+  }
+  if (values.length) await tx.query(`INSERT INTO report_blobs (sha256, seq, data) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING`, params);
+}
+
+/**
+ * The raw bytes of a stored report. maxSize guards against inflating more than the caller is
+ * prepared to hold (a report stored by an older, more permissive configuration).
+ */
+export async function readRaw(db: Db, hash: string, maxSize = 1 << 30): Promise<Buffer> {
+  const r = await db.query<{ data: Uint8Array }>('SELECT data FROM report_blobs WHERE sha256 = $1 ORDER BY seq', [hash]);
+  if (!r.rows.length) throw new Error(`no raw bytes stored for ${hash}`);
+  const gz = Buffer.concat(r.rows.map((x) => Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength)));
+  return gunzipAsync(gz, { maxOutputLength: maxSize });
+}
+
+/** The raw bytes of a stored report as a stream, one chunk in memory at a time. */
+export function streamRaw(db: Db, hash: string): Readable {
+  let seq = 0;
+  const chunks = new Readable({
+    async read() {
+      try {
+        const r = await db.query<{ data: Uint8Array }>('SELECT data FROM report_blobs WHERE sha256 = $1 AND seq = $2', [hash, seq++]);
+        this.push(r.rows.length ? Buffer.from(r.rows[0].data) : null);
+      } catch (e) { this.destroy(e as Error); }
+    },
+  });
+  const out = chunks.pipe(createGunzip());
+  chunks.on('error', (e) => out.destroy(e));
+  return out;
+}
+
+/**
+ * The embedded database runs with fsync off (its WASM file system has no fsync): a commit reaches
+ * the operating system, which survives a crash of the process but not of the machine. After a
+ * commit that acknowledges reports we flush the write-ahead log segments written since ourselves.
+ */
+export function syncEmbeddedWal(dataDir: string, since: number): void {
+  const dir = join(dataDir, 'pg', 'pg_wal');
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return; }
+  for (const name of names) {
+    if (!/^[0-9A-F]{24}$/.test(name)) continue;
+    const p = join(dir, name);
+    if (statSync(p).mtimeMs + 1000 < since) continue;
+    const fd = openSync(p, 'r+');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  }
+}

@@ -1,0 +1,41 @@
+// Event sinks: what happens to events once they are stored (opening or updating cases, ...).
+// Other parts of the desk register here; intake calls every sink after each commit of events.
+import type { Desk } from '../desk.js';
+import type { EventRow } from './events-store.js';
+
+/** An event as stored in the `events` table, with the attribution intake gave it. */
+export interface StoredEvent extends EventRow { id: number }
+
+export interface SinkContext {
+  /** The report the events came from, when they came from one. */
+  report?: { id: number; channel: string; reporterEmail: string | null; subject: string | null; forwardConsent: boolean | null; language: string | null };
+  /**
+   * True when `madoguchi reparse` replaced the events of a report that had been parsed before:
+   * the event ids are new, the report is not. Sinks should key their work on the report id.
+   */
+  reparse: boolean;
+}
+
+/** What a sink may tell intake back: case numbers are stored on the report and returned to the reporter. */
+export interface SinkResult { cases?: string[] }
+
+export type EventSink = (desk: Desk, events: StoredEvent[], ctx: SinkContext) => Promise<SinkResult | void>;
+
+/**
+ * Registered sinks, called in order. A failing sink is logged and does not undo intake: the events
+ * are stored and can be handed to the sink again (`madoguchi reparse`).
+ */
+export const eventSinks: EventSink[] = [];
+
+export async function runSinks(desk: Desk, events: StoredEvent[], ctx: SinkContext): Promise<string[]> {
+  const cases = new Set<string>();
+  for (const sink of eventSinks) {
+    try {
+      const r = await sink(desk, events, ctx);
+      for (const c of r?.cases ?? []) cases.add(c);
+    } catch (e) {
+      desk.log.error({ err: e, sink: sink.name, report: ctx.report?.id, events: events.length }, 'event sink failed');
+    }
+  }
+  return [...cases];
+}
