@@ -3,7 +3,7 @@
 // (www.shop.example.jp finds example.jp unless a more specific name is assigned).
 import { domainToASCII } from 'node:url';
 import { buildNetIndex, NetblockList, type NetIndex } from './netindex.js';
-import { parseIPv4, parseIPv6, parseRange } from './ip.js';
+import { parseIPv4, parseIPv6, parseRange, parseRangeInto } from './ip.js';
 
 export interface Holder {
   customer_id: string;
@@ -45,19 +45,25 @@ export class AttributionIndex {
 
   static build(assignments: Iterable<AssignmentInput>): AttributionIndex {
     const holders: Holder[] = [];
-    const holderNo = new Map<string, number>();
-    const v4 = new NetblockList(1), v6 = new NetblockList(4);
+    // Rows of one service usually share one holder object: look it up by identity first.
+    const byObject = new Map<Holder, number>(), byService = new Map<string, number>();
+    const capacity = Array.isArray(assignments) ? assignments.length : 1024;
+    const v4 = new NetblockList(1, capacity), v6 = new NetblockList(4, Math.max(1024, capacity >> 2));
     const v4resource: string[] = [], v6resource: string[] = [];
     const names = new Map<string, NameEntry[]>();
+    const first = new Uint32Array(4), last = new Uint32Array(4);
     let size = 0;
     for (const a of assignments) {
-      let h = holderNo.get(a.holder.service_id);
-      if (h === undefined) { h = holders.length; holders.push(a.holder); holderNo.set(a.holder.service_id, h); }
-      const r = parseRange(a.resource);
-      if (typeof r !== 'string') {
-        if (r.family === 4) { v4.add(r.first, r.last, a.validFrom, a.validTo, h); v4resource.push(a.resource); }
-        else { v6.add(r.first, r.last, a.validFrom, a.validTo, h); v6resource.push(a.resource); }
-      } else {
+      let h = byObject.get(a.holder);
+      if (h === undefined) {
+        h = byService.get(a.holder.service_id);
+        if (h === undefined) { h = holders.length; holders.push(a.holder); byService.set(a.holder.service_id, h); }
+        byObject.set(a.holder, h);
+      }
+      const family = parseRangeInto(a.resource, first, last);
+      if (family === 4) { v4.add(first, last, a.validFrom, a.validTo, h); v4resource.push(a.resource); }
+      else if (family === 6) { v6.add(first, last, a.validFrom, a.validTo, h); v6resource.push(a.resource); }
+      else {
         const name = normalizeName(a.resource);
         if (!name) throw new Error(`not an address, range or name: ${a.resource}`);
         const list = names.get(name) ?? [];
@@ -93,7 +99,7 @@ export class AttributionIndex {
   /** Who held an IPv4 address (uint32) at time `at` (ms since epoch). */
   attributeIPv4(ip: number, at: number): Attribution | null {
     const e = this.v4.lookup4(ip, at);
-    return e < 0 ? null : { ...this.holders[this.v4holder[e]], resource: this.v4resource[e] };
+    return e < 0 ? null : result(this.holders[this.v4holder[e]], this.v4resource[e]);
   }
 
   /** The holder only, without allocating: for hot loops that need just the service. */
@@ -109,7 +115,7 @@ export class AttributionIndex {
 
   attributeIPv6(words: ArrayLike<number>, at: number): Attribution | null {
     const e = this.v6.lookup(words, at);
-    return e < 0 ? null : { ...this.holders[this.v6holder[e]], resource: this.v6resource[e] };
+    return e < 0 ? null : result(this.holders[this.v6holder[e]], this.v6resource[e]);
   }
 
   attributeName(host: string, at: number): Attribution | null {
@@ -117,7 +123,7 @@ export class AttributionIndex {
     while (name) {
       const list = this.names.get(name);
       if (list) {
-        for (const x of list) if (x.from <= at && at < x.to) return { ...this.holders[x.holder], resource: x.resource };
+        for (const x of list) if (x.from <= at && at < x.to) return result(this.holders[x.holder], x.resource);
       }
       const dot = name.indexOf('.');
       if (dot < 0) break;
@@ -172,6 +178,10 @@ export class AttributionIndex {
 }
 
 const scratch = new Uint32Array(4);
+
+function result(h: Holder, resource: string): Attribution {
+  return { customer_id: h.customer_id, service_id: h.service_id, service_type: h.service_type, brand: h.brand, resource };
+}
 
 /** Lower-case ASCII (punycode) form of a host name, no trailing dot, no wildcard; '' if not a name. */
 export function normalizeName(s: string): string {

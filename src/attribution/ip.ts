@@ -22,9 +22,11 @@ export function parseIPv4(s: string, start = 0, end = s.length): number {
   return acc * 256 + part;
 }
 
+const groups = new Int32Array(8);
+
 /** Parses IPv6 (with :: and an embedded IPv4 tail, without zone) into out[0..3]; false if invalid. */
 export function parseIPv6(s: string, out: Uint32Array, start = 0, end = s.length): boolean {
-  const g = new Array<number>(8);
+  const g = groups;
   let n = 0, gap = -1, i = start;
   if (end - start < 2) return false;
   if (s.charCodeAt(i) === 58) {
@@ -52,8 +54,7 @@ export function parseIPv6(s: string, out: Uint32Array, start = 0, end = s.length
       i = end;
       break;
     }
-    if (d === 0) return false;
-    if (n >= 8) return false;
+    if (d === 0 || n >= 8) return false;
     g[n++] = v;
     i = j;
     if (i === end) break;
@@ -66,15 +67,19 @@ export function parseIPv6(s: string, out: Uint32Array, start = 0, end = s.length
     } else if (i === end) return false;
   }
   if (gap < 0 ? n !== 8 : n > 7) return false;
-  const full = new Array<number>(8).fill(0);
-  if (gap < 0) for (let k = 0; k < 8; k++) full[k] = g[k];
-  else {
-    for (let k = 0; k < gap; k++) full[k] = g[k];
-    const tail = n - gap;
-    for (let k = 0; k < tail; k++) full[8 - tail + k] = g[gap + k];
+  // Group k of the full address: groups before the gap stay, those after it move to the end.
+  const tail = gap < 0 ? 0 : n - gap;
+  for (let k = 0; k < 4; k++) {
+    const hi = groupAt(g, 2 * k, gap, tail), lo = groupAt(g, 2 * k + 1, gap, tail);
+    out[k] = (hi * 65536 + lo) >>> 0;
   }
-  for (let k = 0; k < 4; k++) out[k] = (full[2 * k] * 65536 + full[2 * k + 1]) >>> 0;
   return true;
+}
+
+function groupAt(g: Int32Array, k: number, gap: number, tail: number): number {
+  if (gap < 0 || k < gap) return g[k];
+  if (k >= 8 - tail) return g[gap + k - (8 - tail)];
+  return 0;
 }
 
 export function formatIPv4(v: number): string {
@@ -102,43 +107,68 @@ export type Family = 4 | 6;
 /** An inclusive address range; first/last hold 1 word for IPv4, 4 for IPv6. */
 export interface IpRange { family: Family; first: Uint32Array; last: Uint32Array }
 
-const scratch6 = new Uint32Array(4);
-
 /**
- * Parses an address, a CIDR (`192.0.2.0/24`, `2001:db8::/32`) or a range (`192.0.2.10-192.0.2.20`).
+ * Parses an address, a CIDR (`192.0.2.0/24`, `2001:db8::/32`) or a range (`192.0.2.10-192.0.2.20`)
+ * into first/last (4 words each; IPv4 uses word 0). Returns the family, or why it is not one.
  * Host bits set in a CIDR are an error (`192.0.2.1/24` is ambiguous: an address or a network?).
+ * Allocates nothing on success: it runs once per netblock and per blocklist entry.
  */
-export function parseRange(input: string): IpRange | string {
-  const s = input.trim();
-  const dash = s.indexOf('-');
-  if (dash > 0) {
-    const a = parseRange(s.slice(0, dash)), b = parseRange(s.slice(dash + 1));
-    if (typeof a === 'string' || typeof b === 'string') return `not an address range: ${input}`;
-    if (a.family !== b.family) return `range mixes IPv4 and IPv6: ${input}`;
-    if (compareWords(a.first, b.last) > 0) return `range ends before it starts: ${input}`;
-    return { family: a.family, first: a.first, last: b.last };
+export function parseRangeInto(input: string, first: Uint32Array, last: Uint32Array): Family | string {
+  let start = 0, end = input.length;
+  while (start < end && input.charCodeAt(start) <= 32) start++;
+  while (end > start && input.charCodeAt(end - 1) <= 32) end--;
+  const dash = input.indexOf('-', start);
+  if (dash > 0 && dash < end) {
+    const fa = parseAddressInto(input, start, trimEnd(input, start, dash), first);
+    const fb = parseAddressInto(input, trimStart(input, dash + 1, end), end, last);
+    if (!fa || !fb) return `not an address range: ${input}`;
+    if (fa !== fb) return `range mixes IPv4 and IPv6: ${input}`;
+    if (compareWords(first.subarray(0, fa === 4 ? 1 : 4), last.subarray(0, fa === 4 ? 1 : 4)) > 0) return `range ends before it starts: ${input}`;
+    return fa;
   }
-  const slash = s.indexOf('/');
-  const addr = slash < 0 ? s : s.slice(0, slash);
-  let family: Family, words: Uint32Array;
-  const v4 = parseIPv4(addr);
-  if (v4 >= 0) { family = 4; words = Uint32Array.of(v4); }
-  else if (parseIPv6(addr, scratch6)) { family = 6; words = Uint32Array.from(scratch6); }
-  else return `not an IP address: ${input}`;
-  const bits = family === 4 ? 32 : 128;
-  if (slash < 0) return { family, first: words, last: Uint32Array.from(words) };
-  const ps = s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(ps) || Number(ps) > bits) return `bad prefix length in ${input}`;
-  const plen = Number(ps);
-  const first = Uint32Array.from(words), last = Uint32Array.from(words);
-  for (let k = 0; k < first.length; k++) {
+  let slash = input.indexOf('/', start);
+  if (slash < 0 || slash >= end) slash = -1;
+  const family = parseAddressInto(input, start, slash < 0 ? end : slash, first);
+  if (!family) return `not an IP address: ${input}`;
+  const w = family === 4 ? 1 : 4, bits = family === 4 ? 32 : 128;
+  if (slash < 0) { for (let k = 0; k < w; k++) last[k] = first[k]; return family; }
+  let plen = 0, digits = 0;
+  for (let i = slash + 1; i < end; i++) {
+    const c = input.charCodeAt(i);
+    if (c < 48 || c > 57 || ++digits > 3) return `bad prefix length in ${input}`;
+    plen = plen * 10 + c - 48;
+  }
+  if (digits === 0 || plen > bits) return `bad prefix length in ${input}`;
+  let hostBits = false;
+  for (let k = 0; k < w; k++) {
     const keep = Math.max(0, Math.min(32, plen - 32 * k));
     const mask = keep === 0 ? 0 : (0xffffffff << (32 - keep)) >>> 0;
-    first[k] = (first[k] & mask) >>> 0;
-    last[k] = (first[k] | ~mask) >>> 0;
+    const net = (first[k] & mask) >>> 0;
+    if (net !== first[k]) hostBits = true;
+    first[k] = net;
+    last[k] = (net | ~mask) >>> 0;
   }
-  if (compareWords(first, words) !== 0) return `host bits set in ${input} (did you mean ${formatRange({ family, first, last })}?)`;
-  return { family, first, last };
+  if (hostBits) return `host bits set in ${input} (did you mean ${formatRange({ family, first: first.slice(0, w), last: last.slice(0, w) })}?)`;
+  return family;
+}
+
+function trimStart(s: string, i: number, end: number): number { while (i < end && s.charCodeAt(i) <= 32) i++; return i; }
+function trimEnd(s: string, start: number, i: number): number { while (i > start && s.charCodeAt(i - 1) <= 32) i--; return i; }
+
+function parseAddressInto(s: string, start: number, end: number, out: Uint32Array): Family | 0 {
+  const v4 = parseIPv4(s, start, end);
+  if (v4 >= 0) { out[0] = v4; return 4; }
+  return parseIPv6(s, out, start, end) ? 6 : 0;
+}
+
+const scratchFirst = new Uint32Array(4), scratchLast = new Uint32Array(4);
+
+/** parseRangeInto, with the result in fresh arrays of the family's size. */
+export function parseRange(input: string): IpRange | string {
+  const family = parseRangeInto(input, scratchFirst, scratchLast);
+  if (typeof family === 'string') return family;
+  const w = family === 4 ? 1 : 4;
+  return { family, first: scratchFirst.slice(0, w), last: scratchLast.slice(0, w) };
 }
 
 export function compareWords(a: ArrayLike<number>, b: ArrayLike<number>): number {

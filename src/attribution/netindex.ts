@@ -80,36 +80,31 @@ export class NetIndex {
     private readonly words: 1 | 4,
     /** Segment start addresses, `words` uint32 each, ascending. */
     private readonly segStart: Uint32Array,
+    /** Segment s covers pool[segOff[s] .. segOff[s + 1]). */
     private readonly segOff: Int32Array,
-    private readonly segLen: Int32Array,
     /** Entry numbers covering each segment, most specific first (then newest first). */
     private readonly pool: Int32Array,
-    private readonly from: Float64Array,
-    private readonly to: Float64Array,
+    private readonly poolFrom: Float64Array,
+    private readonly poolTo: Float64Array,
   ) {}
 
-  get segments(): number { return this.segOff.length; }
+  get segments(): number { return this.segOff.length - 1; }
 
   /** The entry number holding `addr` at time `at` (ms), or -1. */
   lookup(addr: ArrayLike<number>, at: number): number {
-    const s = this.words === 1 ? this.find4(addr[0]) : this.find6(addr);
-    if (s < 0) return -1;
-    const end = this.segOff[s] + this.segLen[s];
-    for (let k = this.segOff[s]; k < end; k++) {
-      const e = this.pool[k];
-      if (this.from[e] <= at && at < this.to[e]) return e;
-    }
-    return -1;
+    return this.pick(this.words === 1 ? this.find4(addr[0]) : this.find6(addr), at);
   }
 
   /** IPv4 fast path: the entry for a uint32 address. */
   lookup4(ip: number, at: number): number {
-    const s = this.find4(ip);
+    return this.pick(this.find4(ip), at);
+  }
+
+  private pick(s: number, at: number): number {
     if (s < 0) return -1;
-    const end = this.segOff[s] + this.segLen[s];
+    const end = this.segOff[s + 1];
     for (let k = this.segOff[s]; k < end; k++) {
-      const e = this.pool[k];
-      if (this.from[e] <= at && at < this.to[e]) return e;
+      if (this.poolFrom[k] <= at && at < this.poolTo[k]) return this.pool[k];
     }
     return -1;
   }
@@ -162,25 +157,29 @@ export function buildNetIndex(list: NetblockList): NetIndexBuild {
   // Bucket entries by the segment where they begin and end (counting sort).
   const byStart = bucket(startSeg, nbu + 1), byEnd = bucket(endSeg, nbu + 1);
 
-  const segStartOut: number[] = [];
-  const segOff: number[] = [], segLen: number[] = [];
-  const pool: number[] = [];
-  const active: number[] = [];
+  const segStartOut = new Uint32Array(nbu * w);
+  const segOff = new Int32Array(nbu + 1);
+  let pool = new Int32Array(Math.max(16, n * 2));
+  let poolLen = 0, m = 0;
+  // Ranges covering the current segment, most specific first; usually a handful.
+  let active = new Int32Array(16);
+  let nActive = 0;
   const conflicts: NetblockConflict[] = [];
   let conflictCount = 0;
   const before = (a: number, b: number) =>
     list.size[a] < list.size[b] || (list.size[a] === list.size[b] && list.from[a] > list.from[b]);
 
   for (let s = 0; s < nbu; s++) {
-    let changed = s === 0;
     for (let k = byEnd.off[s]; k < byEnd.off[s + 1]; k++) {
       const e = byEnd.items[k];
-      active.splice(active.indexOf(e), 1);
-      changed = true;
+      let i = 0;
+      while (active[i] !== e) i++;
+      active.copyWithin(i, i + 1, nActive--);
     }
     for (let k = byStart.off[s]; k < byStart.off[s + 1]; k++) {
       const e = byStart.items[k];
-      for (const a of active) {
+      for (let i = 0; i < nActive; i++) {
+        const a = active[i];
         if (list.holder[a] !== list.holder[e] && list.from[a] < list.to[e] && list.from[e] < list.to[a]) {
           conflictCount++;
           if (conflicts.length < MAX_CONFLICTS_KEPT) {
@@ -189,19 +188,23 @@ export function buildNetIndex(list: NetblockList): NetIndexBuild {
           }
         }
       }
-      let pos = active.length;
+      if (nActive === active.length) { const bigger = new Int32Array(active.length * 2); bigger.set(active); active = bigger; }
+      let pos = nActive;
       while (pos > 0 && before(e, active[pos - 1])) pos--;
-      active.splice(pos, 0, e);
-      changed = true;
+      active.copyWithin(pos + 1, pos, nActive++);
+      active[pos] = e;
     }
-    if (!changed) continue;
-    for (let k = 0; k < w; k++) segStartOut.push(bounds[s * w + k]);
-    segOff.push(pool.length);
-    segLen.push(active.length);
-    for (const e of active) pool.push(e);
+    // Every boundary starts or ends a range, so each one opens a segment of its own.
+    for (let k = 0; k < w; k++) segStartOut[m * w + k] = bounds[s * w + k];
+    segOff[m++] = poolLen;
+    if (poolLen + nActive > pool.length) { const bigger = new Int32Array((poolLen + nActive) * 2); bigger.set(pool); pool = bigger; }
+    for (let i = 0; i < nActive; i++) pool[poolLen++] = active[i];
   }
-  const index = new NetIndex(w, Uint32Array.from(segStartOut), Int32Array.from(segOff), Int32Array.from(segLen),
-    Int32Array.from(pool), list.from.slice(0, n), list.to.slice(0, n));
+  segOff[m] = poolLen;
+  // Validity copied beside each pool slot, so that a lookup reads one contiguous stretch.
+  const poolFrom = new Float64Array(poolLen), poolTo = new Float64Array(poolLen);
+  for (let i = 0; i < poolLen; i++) { poolFrom[i] = list.from[pool[i]]; poolTo[i] = list.to[pool[i]]; }
+  const index = new NetIndex(w, segStartOut.slice(0, m * w), segOff.slice(0, m + 1), pool.slice(0, poolLen), poolFrom, poolTo);
   return { index, conflicts, conflictCount };
 }
 

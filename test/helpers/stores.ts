@@ -18,7 +18,14 @@ export interface TestStore {
   dataDir: string;
   databaseUrl?: string;
   schema?: string;
+  /** Arguments and environment that make a `madoguchi` child process use this store. */
+  cli(): { args: string[]; env: NodeJS.ProcessEnv };
   cleanup(): Promise<void>;
+}
+
+/** A DATABASE_URL that puts a client straight into `schema`. */
+export function urlWithSchema(url: string, schema: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 }
 
 export async function makeStore(kind: 'pglite' | 'postgres'): Promise<TestStore> {
@@ -27,14 +34,19 @@ export async function makeStore(kind: 'pglite' | 'postgres'): Promise<TestStore>
     return {
       kind, dataDir,
       async open() { const db = await openDb({ dataDir }); await migrate(db); return db; },
+      cli() { const env = { ...process.env }; delete env.DATABASE_URL; return { args: ['--data-dir', dataDir], env }; },
       async cleanup() { rmSync(dataDir, { recursive: true, force: true }); },
     };
   }
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const databaseUrl = TEST_DATABASE_URL;
+  // Created now so that child processes given cli() find it.
+  const admin = await openDb({ dataDir, databaseUrl, schema });
+  await admin.close();
   return {
     kind, dataDir, databaseUrl, schema,
     async open() { const db = await openDb({ dataDir, databaseUrl, schema }); await migrate(db); return db; },
+    cli() { return { args: ['--data-dir', dataDir], env: { ...process.env, DATABASE_URL: urlWithSchema(databaseUrl, schema) } }; },
     async cleanup() {
       const db = await openDb({ dataDir, databaseUrl });
       await db.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
