@@ -149,6 +149,9 @@ export class ListParser {
 
   /** Parses an address, CIDR or first-last range in s[start, end); false if it is none. */
   private entry(s: string, start: number, end: number): boolean {
+    // Most entries are plain IPv4 addresses: try that before looking for anything else.
+    const plain = parseIPv4(s, start, end);
+    if (plain >= 0) { this.v4.push4(plain, plain); return true; }
     let slash = -1, dash = -1, colon = false;
     for (let i = start; i < end; i++) {
       const c = s.charCodeAt(i);

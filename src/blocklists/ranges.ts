@@ -97,25 +97,41 @@ export function canonical(r: Ranges): Ranges {
 }
 
 function canonical4(r: Ranges): Ranges {
-  // One native numeric sort of (first << 32 | ~last): first ascending, last descending.
-  const keys = new BigUint64Array(r.n);
-  const half = new Uint32Array(keys.buffer);
-  for (let i = 0; i < r.n; i++) {
-    half[2 * i + HI] = r.data[2 * i];
-    half[2 * i + LO] = ~r.data[2 * i + 1] >>> 0;
-  }
-  keys.sort();
+  const sorted = sortByFirst4(r.data, r.n);
   const out = new Uint32Array(r.n * 2);
   let n = 0, maxLast = -1;
   for (let i = 0; i < r.n; i++) {
-    const last = ~half[2 * i + LO] >>> 0;
+    const first = sorted[2 * i], last = sorted[2 * i + 1];
     if (last <= maxLast) continue;
-    out[2 * n] = half[2 * i + HI];
+    // Same first address as the entry kept last, but wider: it replaces that entry.
+    if (n > 0 && out[2 * n - 2] === first) n--;
+    out[2 * n] = first;
     out[2 * n + 1] = last;
     maxLast = last;
     n++;
   }
   return { w: 1, n, data: out.slice(0, 2 * n) };
+}
+
+/**
+ * IPv4 (first, last) pairs sorted by first address: a two-pass LSD radix sort on 16-bit digits,
+ * linear in the number of entries (lists of millions of entries are the normal case).
+ */
+function sortByFirst4(data: Uint32Array, n: number): Uint32Array {
+  let src = data.slice(0, 2 * n), dst = new Uint32Array(2 * n);
+  const count = new Int32Array(65536);
+  for (const shift of [0, 16]) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(src[2 * i] >>> shift) & 0xffff]++;
+    for (let d = 0, sum = 0; d < 65536; d++) { const c = count[d]; count[d] = sum; sum += c; }
+    for (let i = 0; i < n; i++) {
+      const at = count[(src[2 * i] >>> shift) & 0xffff]++;
+      dst[2 * at] = src[2 * i];
+      dst[2 * at + 1] = src[2 * i + 1];
+    }
+    [src, dst] = [dst, src];
+  }
+  return src;
 }
 
 function canonicalWide(r: Ranges): Ranges {

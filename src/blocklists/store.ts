@@ -182,14 +182,29 @@ export async function recordListings(db: Db, list: string, hits: Hit[], at: Date
   });
 }
 
+const LISTING_COLUMNS = `id::text AS id, list, entry, ip_count, assignment_id::text AS assignment_id, customer_id, service_id, netblock,
+  first_seen, last_seen, delisted_at, decision, event_sent_at, delisting_sent_at, detail`;
+
 export async function listListings(db: Db, q: { list?: string; customerId?: string; active?: boolean; limit?: number; offset?: number } = {}): Promise<ListingRow[]> {
   const r = await db.query<ListingRow>(
-    `SELECT id::text, list, entry, ip_count, assignment_id::text, customer_id, service_id, netblock, first_seen, last_seen, delisted_at,
-            decision, event_sent_at, delisting_sent_at, detail
-       FROM blocklist_listings
+    `SELECT ${LISTING_COLUMNS} FROM blocklist_listings
       WHERE ($1::text IS NULL OR list = $1) AND ($2::text IS NULL OR customer_id = $2)
         AND ($3::boolean IS NULL OR (delisted_at IS NULL) = $3)
       ORDER BY first_seen DESC, id DESC LIMIT $4 OFFSET $5`,
     [q.list ?? null, q.customerId ?? null, q.active ?? null, q.limit ?? 1000, q.offset ?? 0]);
   return r.rows;
+}
+
+/** Listings to tell the desk about: new ones it acts on, and ended ones it was told of. */
+export async function pendingForDesk(db: Db): Promise<{ listed: ListingRow[]; delisted: ListingRow[] }> {
+  const listed = await db.query<ListingRow>(`SELECT ${LISTING_COLUMNS} FROM blocklist_listings
+    WHERE decision = 'act' AND delisted_at IS NULL AND event_sent_at IS NULL ORDER BY id`);
+  const delisted = await db.query<ListingRow>(`SELECT ${LISTING_COLUMNS} FROM blocklist_listings
+    WHERE delisted_at IS NOT NULL AND event_sent_at IS NOT NULL AND delisting_sent_at IS NULL ORDER BY id`);
+  return { listed: listed.rows, delisted: delisted.rows };
+}
+
+export async function markSent(db: Db, ids: string[], kind: 'listed' | 'delisted', at: Date): Promise<void> {
+  const column = kind === 'listed' ? 'event_sent_at' : 'delisting_sent_at';
+  await db.query(`UPDATE blocklist_listings SET ${column} = $2 WHERE id = ANY($1::bigint[])`, [ids, at.toISOString()]);
 }

@@ -3,6 +3,7 @@
 // delistings, decide per playbook which listings go to the desk, and hand those over as events.
 import { mkdirSync, readdirSync, renameSync, existsSync, statSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { compareWords, parseRange } from '../attribution/ip.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { Event } from '../events/event.js';
@@ -15,7 +16,7 @@ import { matchList } from './match.js';
 import { addressCount, commonCount, merged } from './ranges.js';
 import { playbookFor, type BlocklistSettings, type Playbook, type SourceSpec } from './settings.js';
 import {
-  ensureSource, listListings, listSources, recordAccepted, recordListings, recordProblem, recordUnchanged,
+  ensureSource, listListings, listSources, markSent, pendingForDesk, recordAccepted, recordListings, recordProblem, recordUnchanged,
   type Hit, type ListingRow,
 } from './store.js';
 
@@ -45,12 +46,17 @@ export function listTargets(settings: BlocklistSettings): ListTarget[] {
     let isDir = false;
     try { isDir = statSync(path).isDirectory(); } catch { /* a vanished file is checked (and alerted) as a file */ }
     if (!isDir) { out.push({ name: spec.name || basename(path).replace(/\.[^.]*$/, ''), path, spec }); continue; }
-    for (const f of readdirSync(path).sort()) {
-      const m = LIST_FILE.exec(f);
-      if (m) out.push({ name: spec.name ? `${spec.name}:${m[1]}` : m[1], path: join(path, f), spec });
-    }
+    for (const f of listFilesIn(path)) out.push({ name: spec.name ? `${spec.name}:${f.name}` : f.name, path: f.path, spec });
   }
   return out;
+}
+
+/** The list files of a directory (a FireHOL checkout: *.ipset and *.netset), named by file name. */
+export function listFilesIn(dir: string): { name: string; path: string }[] {
+  return readdirSync(dir).sort().flatMap((f) => {
+    const m = LIST_FILE.exec(f);
+    return m ? [{ name: m[1], path: join(dir, f) }] : [];
+  });
 }
 
 export function copyPath(dataDir: string, list: string): string {
@@ -184,6 +190,12 @@ function dnsblHits(listed: DnsblResult[], inv: Inventory): Hit[] {
   });
 }
 
+function entriesOverlap(a: string, b: string): boolean {
+  const x = parseRange(a), y = parseRange(b);
+  if (typeof x === 'string' || typeof y === 'string' || x.family !== y.family) return false;
+  return compareWords(x.first, y.last) <= 0 && compareWords(y.first, x.last) <= 0;
+}
+
 /** Playbook decisions for active listings, then events for what is to be acted on. */
 export async function decideAndDeliver(deps: WatchDeps, now: Date): Promise<{ listed: number; delisted: number }> {
   const { db, settings } = deps;
@@ -197,19 +209,19 @@ export async function decideAndDeliver(deps: WatchDeps, now: Date): Promise<{ li
   };
   const maintainerOf = (list: string) => sources.get(list)?.maintainer ?? list;
   const active = await listListings(db, { active: true, limit: 1_000_000 });
-  // Lists (by maintainer) that currently list each assignment: corroboration needs two maintainers.
-  const maintainersByAssignment = new Map<string, Set<string>>();
+  const byAssignment = new Map<string, ListingRow[]>();
   for (const l of active) {
     if (!l.assignment_id) continue;
-    let s = maintainersByAssignment.get(l.assignment_id);
-    if (!s) maintainersByAssignment.set(l.assignment_id, s = new Set());
-    s.add(maintainerOf(l.list));
+    const g = byAssignment.get(l.assignment_id);
+    if (g) g.push(l); else byAssignment.set(l.assignment_id, [l]);
   }
+  // Corroborated: another list, from another maintainer, lists some of the same addresses.
+  const corroborated = (l: ListingRow) => (byAssignment.get(l.assignment_id ?? '') ?? [])
+    .some((o) => maintainerOf(o.list) !== maintainerOf(l.list) && entriesOverlap(o.entry, l.entry));
   const changes = new Map<ListingRow['decision'], string[]>();
   for (const l of active) {
     const { playbook } = playbookOf(l.list);
-    const decision = playbook === 'act' ? 'act' : playbook === 'report' ? 'report'
-      : (maintainersByAssignment.get(l.assignment_id ?? '')?.size ?? 0) >= 2 ? 'act' : 'wait';
+    const decision = playbook === 'act' ? 'act' : playbook === 'report' ? 'report' : corroborated(l) ? 'act' : 'wait';
     if (decision === l.decision) continue;
     const ids = changes.get(decision);
     if (ids) ids.push(l.id); else changes.set(decision, [l.id]);
@@ -222,29 +234,17 @@ export async function decideAndDeliver(deps: WatchDeps, now: Date): Promise<{ li
     const s = sources.get(list);
     return { category: s?.category, maintainer: s?.maintainer, url: targets.get(list)?.url ?? null, type: playbookOf(list).type, sourceDate: s?.source_date?.toISOString() ?? null };
   };
-  const toSend = (await db.query<ListingRow>(
-    `SELECT * , id::text AS id, assignment_id::text AS assignment_id FROM blocklist_listings
-      WHERE decision = 'act' AND delisted_at IS NULL AND event_sent_at IS NULL ORDER BY id`)).rows;
-  const ended = (await db.query<ListingRow>(
-    `SELECT *, id::text AS id, assignment_id::text AS assignment_id FROM blocklist_listings
-      WHERE delisted_at IS NOT NULL AND event_sent_at IS NOT NULL AND delisting_sent_at IS NULL ORDER BY id`)).rows;
-  await deliverGrouped(deps.deliver, toSend, meta, 'listed', async (ids) => {
-    await db.query('UPDATE blocklist_listings SET event_sent_at = $2 WHERE id = ANY($1::bigint[])', [ids, now.toISOString()]);
-  });
-  await deliverGrouped(deps.deliver, ended, meta, 'delisted', async (ids) => {
-    await db.query('UPDATE blocklist_listings SET delisting_sent_at = $2 WHERE id = ANY($1::bigint[])', [ids, now.toISOString()]);
-  });
-  return { listed: toSend.length, delisted: ended.length };
-}
-
-async function deliverGrouped(deliver: Deliver, rows: ListingRow[], meta: (list: string) => ListMeta, kind: 'listed' | 'delisted', done: (ids: string[]) => Promise<void>): Promise<void> {
-  const byList = new Map<string, ListingRow[]>();
-  for (const r of rows) {
-    const g = byList.get(r.list);
-    if (g) g.push(r); else byList.set(r.list, [r]);
+  const pending = await pendingForDesk(db);
+  for (const kind of ['listed', 'delisted'] as const) {
+    const byList = new Map<string, ListingRow[]>();
+    for (const r of pending[kind]) {
+      const g = byList.get(r.list);
+      if (g) g.push(r); else byList.set(r.list, [r]);
+    }
+    for (const [list, group] of byList) {
+      await deps.deliver(listingEvents(group, meta, kind), list);
+      await markSent(db, group.map((r) => r.id), kind, now);
+    }
   }
-  for (const [list, group] of byList) {
-    await deliver(listingEvents(group, meta, kind), list);
-    await done(group.map((r) => r.id));
-  }
+  return { listed: pending.listed.length, delisted: pending.delisted.length };
 }

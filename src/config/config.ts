@@ -94,6 +94,34 @@ export const defaults = {
     /** Time zone used for case numbers, notices and statistics. */
     timezone: 'Asia/Tokyo',
   },
+  blocklists: {
+    /** Lists to watch: each {name, url | path, every, category, type, maintainer, playbook}; a path may be a directory of FireHOL .ipset/.netset files. */
+    sources: [] as Record<string, unknown>[],
+    /** Seconds between checks of a source that sets no `every`. */
+    every: 3600,
+    /** Seconds before a download is abandoned (the previous copy is kept). */
+    timeout: 60,
+    /** Largest list read, bytes; a larger one is refused and the previous copy kept. */
+    max_bytes: 268435456,
+    /** What a listing leads to when no rule matches: act, corroborate (a second list from another maintainer must agree) or report. */
+    playbook: 'report',
+    /** Rules, first match wins: each {list | category, playbook, type} (type: the event classification). */
+    playbooks: [] as Record<string, unknown>[],
+    dnsbl: {
+      /** Addresses to check (mail servers, customers' mail senders); CIDRs up to /24 (IPv6: /120). */
+      addresses: [] as string[],
+      /** Zones: a known zone's name, or {zone, name, codes: {"127.0.0.2": meaning}, type, playbook}. */
+      zones: [] as unknown[],
+      /** DNS servers (address or address:port); empty means the system's. */
+      resolvers: [] as string[],
+      /** Queries per second, at most. */
+      rate: 10,
+      /** Seconds a query may take. */
+      timeout: 5,
+      /** Seconds between rounds. */
+      every: 3600,
+    },
+  },
   cases: {
     /** Hours after a case's last event during which new events of the same customer, service and kind join it. */
     group_window_hours: 72,

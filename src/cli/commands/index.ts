@@ -1,5 +1,6 @@
 // Every CLI command, in the order `madoguchi --help` lists them. One line per command module.
 import type { Command } from '../command.js';
+import { blocklistCommands } from './blocklists.js';
 import { serve } from './serve.js';
 import { inventoryImport } from './inventory.js';
 import { attribute } from './attribute.js';
@@ -15,4 +16,5 @@ export const commands: Command[] = [
   apikeyCreate,
   apikeyRevoke,
   parse,
+  ...blocklistCommands,
 ];
