@@ -76,30 +76,38 @@ export function interpret(zone: ZoneSpec, ip: string, answers: string[]): DnsblR
 
 export interface CheckerOptions { resolvers: string[]; rate: number; timeoutMs: number }
 
+/** Spaces calls at least 1/rate seconds apart, however many callers wait at once. */
+export class RateGate {
+  private nextSlot = 0;
+  private readonly gapMs: number;
+  constructor(rate: number, private readonly clock: { now(): number; sleep(ms: number): Promise<void> } = realClock) {
+    this.gapMs = 1000 / rate;
+  }
+  async wait(): Promise<void> {
+    const now = this.clock.now();
+    const at = Math.max(now, this.nextSlot);
+    this.nextSlot = at + this.gapMs;
+    if (at > now) await this.clock.sleep(at - now);
+  }
+}
+
+const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+
 /** Queries DNSBL zones through one resolver, no faster than the rate limit allows. */
 export class DnsblChecker {
   private readonly resolver: Resolver;
-  private readonly gapMs: number;
-  private nextSlot = 0;
+  private readonly gate: RateGate;
 
   constructor(opts: CheckerOptions) {
     this.resolver = new Resolver({ timeout: opts.timeoutMs, tries: 1 });
     if (opts.resolvers.length) this.resolver.setServers(opts.resolvers);
-    this.gapMs = 1000 / opts.rate;
-  }
-
-  /** Waits for the next free slot of the rate limit (callers may run concurrently). */
-  private async slot(): Promise<void> {
-    const now = Date.now();
-    const at = Math.max(now, this.nextSlot);
-    this.nextSlot = at + this.gapMs;
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+    this.gate = new RateGate(opts.rate);
   }
 
   async check(ip: string, zone: ZoneSpec): Promise<DnsblResult> {
     const name = queryName(ip, zone.zone);
     if (!name) return { zone: zone.zone, list: zone.name, ip, status: 'error', codes: [], meanings: [], error: 'not an IP address' };
-    await this.slot();
+    await this.gate.wait();
     try {
       return interpret(zone, ip, await this.resolver.resolve4(name));
     } catch (e) {
