@@ -1,0 +1,458 @@
+// The detection engine: a fail2ban filter applied line by line, as fail2ban's Filter.processLine /
+// findFailure do it (date detection, multi-line buffer, prefregex and <F-CONTENT>, ignoreregex,
+// <F-MLFID> merging with <F-NOFAIL>/<F-MLFFORGET>/<F-MLFGAINED>, <SKIPLINES>).
+import { readFilterDefinition, parseFilterSpec, FilterConfigError, type FilterDefinition } from './config.js';
+import { dateDetector, DatePatternError, type DateDetector } from './dates.js';
+import { localTime, type LocalTime } from './localtime.js';
+import { FailRegex, NON_ASCII, Regex, RegexError, type Groups } from './regex.js';
+import { yearCentRE, type Clock } from './strptime.js';
+import { enableBacktrackFallback, LineBudget, runGuarded } from './budget.js';
+
+export interface FilterOptions {
+  /** "Now" in epoch seconds: year-less dates resolve against it, journal lines take it as their time. */
+  now?: () => number;
+  /**
+   * Try every failregex on a line (fail2ban-regex and fail2ban's sample tests do); false stops at
+   * the first match as fail2ban's server does. Default true.
+   */
+  checkAll?: boolean;
+  /** Base directory for `name` specs without a path (default /etc/fail2ban). */
+  basedir?: string;
+  /** Time zone of log dates without one (fail2ban's `logtimezone`), e.g. `UTC+0200`. */
+  logTimeZone?: string;
+  /** Local time zone for dates without zone (default: TZ of the process). */
+  timeZone?: string;
+  /** Per-line time budget in milliseconds (default 500): a line that takes longer is abandoned and counted. */
+  lineBudgetMs?: number;
+  /** Lines longer than this run under the budget guard even in process() (default 2000 characters). */
+  guardLength?: number;
+}
+
+/** A failure found in the log: one per matching line, the way fail2ban reports it. */
+export interface Failure {
+  /** 1-based number of the line that completed the failure. */
+  line: number;
+  /** Epoch seconds (fractional for epoch stamps); NaN when the line had no usable date. */
+  epoch: number;
+  /** Failure id: the address or the <F-ID> value. */
+  fid: string;
+  /** Host as captured (ip4, ip6 or dns group), or null for an id-only failure. */
+  host: string | null;
+  /** The address when it is a valid IPv4/IPv6 literal. */
+  ip: string | null;
+  /** Lines that make up the failure so far (fail2ban's `matches`). */
+  attempts: number;
+  /** Every named capture under its fail2ban name; `users` is a list when merged by <F-MLFID>. */
+  captures: Record<string, string | string[]>;
+  /** The matched lines, without dates. */
+  lines: string[];
+}
+
+export interface FilterStats {
+  lines: number;
+  /** Lines on which a failregex matched (including pending and nofail matches). */
+  matched: number;
+  /** Lines dropped by an ignoreregex. */
+  ignored: number;
+  failures: number;
+  /** Lines without a date a template could read. */
+  noDate: number;
+  /** Lines whose regular expressions ran past the per-line budget. */
+  overBudget: number;
+  /** Longest time spent on one line, ms. */
+  slowestLineMs: number;
+  /** Hits per failregex / ignoreregex index. */
+  failregexHits: number[];
+  ignoreregexHits: number[];
+}
+
+export interface Filter {
+  readonly name: string;
+  readonly logtype: string;
+  readonly definition: FilterDefinition;
+  /** Processes one log line (without its newline); returns the failures it completes. */
+  process(line: string, lineNo: number): Failure[];
+  /** Processes consecutive lines, all under the per-line budget; failures in line order. */
+  processLines(lines: readonly string[], firstLineNo: number): Failure[];
+  stats(): FilterStats;
+}
+
+export class FilterError extends Error {
+  constructor(message: string, readonly filter: string, readonly pattern?: string) { super(message); }
+}
+
+type TupleLine = [string, string, string];
+
+/** fail2ban's failure dict during merging. */
+type FailData = Record<string, unknown> & { matches?: TupleLine[]; users?: Set<string> };
+
+function tupleBuf(lines: TupleLine[]): string {
+  let s = '';
+  for (const l of lines) s += l[0] + l[2] + '\n';
+  return s;
+}
+
+/** The lines a match covers and the ones it does not (Regex.search with tupleLines). */
+function splitMatched(re: Regex, m: RegExpExecArray, buf: string, org: TupleLine[]): { matched: TupleLine[]; unmatched: TupleLine[] } {
+  if (org.length <= 1) return { matched: org, unmatched: [] };
+  const start = buf.lastIndexOf('\n', m.index) + 1;
+  let end = buf.indexOf('\n', Math.max(m.index + m[0].length - 1, 0));
+  end = end < 0 ? buf.length : end + 1;
+  const count = (to: number) => { let n = 0; for (let i = buf.indexOf('\n'); i >= 0 && i < to; i = buf.indexOf('\n', i + 1)) n++; return n; };
+  const c1 = count(start), c2 = count(end);
+  const matched = org.slice(c1, c2);
+  const unmatched = org.slice(0, c1);
+  if (re.skiplines) {
+    let skipped = '';
+    for (let n = 0; n < re.skiplines; n++) skipped += re.group(m, 'skiplines' + n) ?? '';
+    let pos = 0;
+    for (const sk of skipped.split(/\r\n|\n|\r/).filter((x, i, a) => i < a.length - 1 || x !== '')) {
+      for (let k = pos; k < matched.length; k++) {
+        if (matched[k][0] + matched[k][2] === sk) {
+          unmatched.push(...matched.splice(k, 1));
+          pos = k;
+          break;
+        }
+      }
+    }
+  }
+  unmatched.push(...org.slice(c2));
+  return { matched, unmatched };
+}
+
+/** A tiny version of fail2ban's Utils.Cache for <F-MLFID> state: bounded, oldest out first. */
+class MlfidCache {
+  private readonly map = new Map<string, FailData>();
+  constructor(private readonly max = 100) {}
+  get(k: string): FailData | undefined { return this.map.get(k); }
+  set(k: string, v: FailData): void {
+    this.map.delete(k);
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+    this.map.set(k, v);
+  }
+  unset(k: string): void { this.map.delete(k); }
+}
+
+/** Lines per guarded call: a vm call costs ~0.2 ms, a line a few microseconds. */
+const CHUNK = 1024;
+
+const INTERNAL = new Set(['matches', 'nofail-matches', 'mlfpending', 'mlfforget', 'mlfgained', 'content']);
+
+class FilterEngine implements Filter {
+  readonly name: string;
+  readonly logtype: string;
+  private readonly pref: Regex | null;
+  private readonly fails: FailRegex[];
+  private readonly ignores: Regex[];
+  private readonly maxlines: number;
+  private readonly dd: DateDetector;
+  private readonly clock: Clock;
+  private readonly checkAll: boolean;
+  private readonly journal: boolean;
+  private readonly local: LocalTime;
+  private buffer: TupleLine[] = [];
+  private lastTimeText = '';
+  private lastDate: number | null = null;
+  private readonly mlfid = new MlfidCache();
+  private readonly budget: LineBudget;
+  private readonly guardLength: number;
+  private readonly st: FilterStats;
+
+  constructor(readonly definition: FilterDefinition, opts: FilterOptions) {
+    this.name = definition.name;
+    this.logtype = definition.logtype;
+    this.journal = definition.logtype === 'journal';
+    const nowFn = opts.now ?? (() => Date.now() / 1000);
+    this.local = localTime(opts.timeZone);
+    this.clock = { now: nowFn, local: this.local };
+    this.checkAll = opts.checkAll ?? true;
+    this.maxlines = definition.maxlines ?? 1;
+    const useDns = definition.usedns ?? 'warn';
+    enableBacktrackFallback();
+    const multiline = this.maxlines > 1;
+    const compile = <T>(pattern: string, make: () => T): T => {
+      try { return make(); } catch (e) {
+        if (e instanceof RegexError) throw new FilterError(`filter ${this.name}: ${e.message}`, this.name, pattern);
+        throw e;
+      }
+    };
+    this.pref = definition.prefregex ? compile(definition.prefregex, () => new Regex(definition.prefregex!, { useDns })) : null;
+    this.fails = definition.failregex.map((r) => compile(r, () => new FailRegex(r, { multiline, useDns, prefRegex: this.pref })));
+    this.ignores = definition.ignoreregex.map((r) => compile(r, () => new Regex(r, { useDns })));
+    // Years %ExY accepts: around "now" and back to 1970, as fail2ban-regex sets it up.
+    const nowYear = new Date(nowFn() * 1000).getUTCFullYear();
+    const realYear = new Date().getUTCFullYear();
+    const alt = opts.now ? Math.min(nowYear, 1970) : 1970;
+    try {
+      this.dd = dateDetector(definition.datepattern, yearCentRE(realYear, alt), opts.logTimeZone);
+    } catch (e) {
+      if (e instanceof DatePatternError || e instanceof RegexError) throw new FilterError(`filter ${this.name}: ${e.message}`, this.name, definition.datepattern);
+      throw e;
+    }
+    this.budget = new LineBudget(opts.lineBudgetMs ?? 500);
+    this.guardLength = opts.guardLength ?? 2000;
+    this.st = { lines: 0, matched: 0, ignored: 0, failures: 0, noDate: 0, overBudget: 0, slowestLineMs: 0,
+      failregexHits: this.fails.map(() => 0), ignoreregexHits: this.ignores.map(() => 0) };
+  }
+
+  stats(): FilterStats { return { ...this.st, overBudget: this.budget.over, slowestLineMs: this.budget.slowest }; }
+
+  process(line: string, lineNo: number): Failure[] {
+    if (line.length <= this.guardLength) return this.timed(line, lineNo);
+    let out: Failure[] = [];
+    if (!runGuarded(() => { out = this.timed(line, lineNo); }, this.budget.ms)) this.abandon();
+    return out;
+  }
+
+  processLines(lines: readonly string[], firstLineNo: number): Failure[] {
+    const out: Failure[] = [];
+    let i = 0;
+    while (i < lines.length) {
+      const end = Math.min(lines.length, i + CHUNK);
+      let lineStart = 0;
+      const done = runGuarded(() => {
+        for (; i < end; i++) {
+          lineStart = performance.now();
+          const found = this.timed(lines[i], firstLineNo + i);
+          for (let k = 0; k < found.length; k++) out.push(found[k]);
+        }
+      }, this.budget.ms);
+      if (done) continue;
+      if (performance.now() - lineStart < this.budget.ms / 2) continue; // the chunk as a whole was slow: resume at this line
+      this.abandon();
+      i++;
+    }
+    return out;
+  }
+
+  /** A line ran past the budget: counted, and the multi-line state it may have left half-done is dropped. */
+  private abandon(): void {
+    this.budget.over++;
+    this.buffer = [];
+  }
+
+  private timed(line: string, lineNo: number): Failure[] {
+    this.st.lines++;
+    this.budget.start();
+    try {
+      return this.processLine(line, lineNo);
+    } finally {
+      this.budget.stop();
+    }
+  }
+
+  private processLine(line: string, lineNo: number): Failure[] {
+    const uni = NON_ASCII.test(line);
+    const now = this.clock.now();
+    let tuple: TupleLine;
+    let date: number | null = null;
+    let noDate = false;
+    if (this.journal) {
+      tuple = ['', this.local.format(now), line];
+      date = now;
+      this.lastTimeText = tuple[1];
+      this.lastDate = date;
+    } else {
+      const tm = this.dd.matchTime(line, uni);
+      if (tm) {
+        const re = tm.template.re();
+        const g1 = re.groupByIndex(tm.match, 1) ?? '';
+        const s = re.groupStart(tm.match, 1);
+        const e = s + g1.length;
+        tuple = [line.slice(0, s), g1, line.slice(e)];
+        if (g1) {
+          const d = this.dd.getTime(tm, this.clock);
+          if (d !== null) { date = d; this.lastTimeText = g1; this.lastDate = d; }
+        } else if (this.lastDate !== null && this.lastDate > now - 60) {
+          tuple = ['', this.lastTimeText, line];
+          date = this.lastDate;
+        } else date = now;
+      } else tuple = ['', '', line];
+      if (date === null) {
+        noDate = true;
+        this.st.noDate++;
+        if (this.lastDate !== null && this.lastDate > now - 60) {
+          tuple = ['', this.lastTimeText, line];
+          date = this.lastDate;
+        }
+      }
+    }
+    void noDate;
+    return this.findFailure(tuple, date, lineNo, uni);
+  }
+
+  private ignoreLine(buf: string, org: TupleLine[], fail?: { matched: TupleLine[]; unmatched: TupleLine[] }): number | null {
+    if (fail && this.maxlines > 1) { org = fail.matched; buf = tupleBuf(org); }
+    for (let i = 0; i < this.ignores.length; i++) {
+      if (this.ignores[i].search(buf)) {
+        this.st.ignoreregexHits[i]++;
+        if ((!this.checkAll || this.maxlines > 1) && fail) this.buffer = fail.unmatched;
+        return i;
+      }
+    }
+    return null;
+  }
+
+  private findFailure(tuple: TupleLine, date: number | null, lineNo: number, uni: boolean): Failure[] {
+    const out: Failure[] = [];
+    let org: TupleLine[];
+    if (this.maxlines > 1) {
+      this.buffer.push(tuple);
+      if (this.buffer.length > this.maxlines) this.buffer = this.buffer.slice(-this.maxlines);
+      org = this.buffer;
+    } else {
+      org = this.buffer = [tuple];
+    }
+    let buf: string | null = this.maxlines > 1 ? tupleBuf(org) : tuple[0] + tuple[2] + '\n';
+    if (this.ignores.length && this.ignores.length < this.fails.length - 2) {
+      if (this.ignoreLine(buf, org) !== null) { this.st.ignored++; return out; }
+    }
+    let preGroups: Groups | null = null;
+    if (this.pref) {
+      const m = this.pref.search(buf, 0, undefined, uni);
+      if (!m) return out;
+      preGroups = this.pref.groups(m);
+      const repl = preGroups.content;
+      delete preGroups.content;
+      if (repl) { this.buffer = [['', '', repl]]; buf = null; }
+    }
+    let matchedLine = false;
+    for (let i = 0; i < this.fails.length; i++) {
+      const fr = this.fails[i];
+      if (buf === null) buf = tupleBuf(this.buffer);
+      const m = fr.search(buf, 0, undefined, uni);
+      if (!m) continue;
+      if (!matchedLine) { matchedLine = true; this.st.matched++; }
+      this.st.failregexHits[i]++;
+      let lines: { matched: TupleLine[]; unmatched: TupleLine[] } | null = null;
+      const split = () => (lines ??= splitMatched(fr, m, buf!, org));
+      let fail: FailData = fr.groups(m);
+      if (this.ignores.length && this.ignoreLine(buf, org, split()) !== null) {
+        this.st.ignored++;
+        buf = null;
+        if (!this.checkAll) break;
+        continue;
+      }
+      if (!this.checkAll || this.maxlines > 1) { this.buffer = split().unmatched; buf = null; }
+      if (preGroups) fail = { ...preGroups, ...fail };
+      const mlfid = fail.mlfid as string | undefined;
+      if (mlfid !== undefined && mlfid !== null) {
+        fail = this.mergeFailure(mlfid, fail, split().matched);
+        if (fail.nofail && !this.checkAll) return out;
+      } else {
+        fail.matches = [...(fail.matches ?? []), ...split().matched];
+      }
+      let fid = fail.fid as string | undefined;
+      let ip = (fail.ip4 ?? fail.ip6 ?? fail.dns) as string | undefined;
+      if (ip === undefined && fid === undefined && (mlfid === undefined || mlfid === null)) {
+        continue; // fail2ban: "No group found" (RegexException, logged and skipped)
+      }
+      if (ip === undefined) ip = fid;
+      if (ip === undefined) {
+        fail.mlfpending = 1;
+        continue; // pending: waits for an identifier on a later line
+      }
+      if (fid === undefined || fid === ip) fid = ip;
+      else fail.ip = ip;
+      if (fail.nofail) continue;
+      out.push(this.toFailure(fail, fid, date, lineNo));
+      if (!this.checkAll) break;
+    }
+    this.st.failures += out.length;
+    return out;
+  }
+
+  private mergeFailure(mlfid: string, fail: FailData, matched: TupleLine[]): FailData {
+    let cached = this.mlfid.get(mlfid);
+    let users: Set<string> | undefined;
+    let nf = 0;
+    const updateUsers = (f: FailData, user: unknown): Set<string> | undefined => {
+      if (user) {
+        if (!f.users) f.users = new Set();
+        f.users.add(String(user));
+      }
+      return f.users;
+    };
+    if (fail.mlfgained) {
+      nf |= 8 | 1;
+      if (!fail.nofail) fail.nofail = fail.mlfgained;
+    } else if (fail.nofail) nf |= 1;
+    if (fail.mlfforget) nf |= 2;
+    delete fail.mlfforget;
+    if (cached) {
+      users = updateUsers(cached, fail.user);
+      if (cached.nofail) nf |= 4;
+      delete cached.nofail;
+      if (cached.mlfgained) nf |= 4;
+      delete cached.mlfgained;
+      if (nf & 8) delete cached.mlfpending;
+      if ((nf & 4) === 0 && !cached.mlfpending) delete cached.matches;
+      for (const [k, v] of Object.entries(fail)) if (v !== undefined && v !== null) cached[k] = v;
+      fail = cached;
+      if (nf & 2) this.mlfid.unset(mlfid);
+    } else if (!(nf & 2)) {
+      users = updateUsers(fail, fail.user);
+      cached = fail;
+      this.mlfid.set(mlfid, cached);
+    }
+    const pending = fail.mlfpending;
+    delete fail.mlfpending;
+    if (pending || (users && users.size > 1)) {
+      delete fail.nofail;
+      delete fail.mlfgained;
+      nf &= ~(8 | 1);
+    }
+    if ((nf & 1) === 0) {
+      const m = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...(fail.matches ?? [])];
+      delete fail['nofail-matches'];
+      if ((nf & 8) === 0) m.push(...matched);
+      fail.matches = m;
+    } else if ((nf & 3) === 1) {
+      fail['nofail-matches'] = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...matched];
+    }
+    return fail;
+  }
+
+  private toFailure(fail: FailData, fid: string, date: number | null, lineNo: number): Failure {
+    const captures: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(fail)) {
+      if (INTERNAL.has(k) || k.startsWith('skiplines') || v === undefined || v === null) continue;
+      if (k === 'users') captures.users = [...(v as Set<string>)];
+      else if (Array.isArray(v)) captures[k] = v.map(String);
+      else captures[k] = String(v);
+    }
+    const host = (fail.ip4 ?? fail.ip6 ?? fail.dns ?? null) as string | null;
+    const matches = fail.matches ?? [];
+    return {
+      line: lineNo,
+      epoch: date ?? NaN,
+      fid,
+      host,
+      ip: (fail.ip4 ?? fail.ip6 ?? null) as string | null,
+      attempts: matches.length,
+      captures,
+      lines: matches.map((t) => t[0] + t[2]),
+    };
+  }
+}
+
+/**
+ * Loads a filter: `path/to/name.conf[key=value, ...]` or a name in `basedir/filter.d`.
+ * Throws FilterError (naming the filter and the pattern) when it cannot be used.
+ */
+export function loadFilter(spec: string, opts: FilterOptions = {}): Filter {
+  let def: FilterDefinition;
+  try {
+    const { path, options } = parseFilterSpec(spec);
+    def = readFilterDefinition(path, options, opts.basedir);
+  } catch (e) {
+    if (e instanceof FilterConfigError) throw new FilterError(`filter ${spec}: ${e.message}`, spec);
+    throw e;
+  }
+  return new FilterEngine(def, opts);
+}
+
+/** Builds a filter from an already read definition (jails that override failregex etc.). */
+export function filterFromDefinition(def: FilterDefinition, opts: FilterOptions = {}): Filter {
+  return new FilterEngine(def, opts);
+}

@@ -1,0 +1,655 @@
+// Python `re` patterns translated to JavaScript RegExp source.
+//
+// fail2ban filters are written for Python's engine; V8 differs in ways that silently change what
+// matches: `$` (Python also matches before a trailing newline), `.` (V8 also stops at \r, \u2028),
+// `\s` / `\w` / `\d` / `\b` (Python's are Unicode-aware), scoped flags `(?i:...)` and conditionals
+// `(?(name)yes|no)` (V8 has neither), `(?P<name>...)`, `{,n}`, atomic groups and possessive
+// quantifiers. The pattern is parsed into a tree and emitted again with explicit constructs.
+//
+// Two variants are emitted: `ascii` for subjects that are pure ASCII (plain V8 classes, fast) and
+// `unicode` (the `u` flag with Unicode property classes) for the rest. On an ASCII subject both
+// give Python's result; the caller picks the variant per subject.
+//
+// Capture groups are addressed by index in the emitted pattern; `groups` maps each Python group
+// name to its JS index. Extra groups (conditional markers, atomic groups) are not named.
+
+export class PyRegexError extends Error {
+  constructor(message: string, readonly pattern: string, readonly position: number) {
+    super(`${message} at position ${position}`);
+  }
+}
+
+type Node =
+  | { t: 'seq'; items: Node[] }
+  | { t: 'alt'; alts: Node[] }
+  | { t: 'char'; cp: number }
+  | { t: 'class'; neg: boolean; items: ClassItem[] }
+  | { t: 'sh'; c: string } // shorthand: d D w W s S
+  | { t: 'dot' }
+  | { t: 'anchor'; c: '^' | '$' | 'A' | 'Z' | 'b' | 'B' }
+  | { t: 'group'; kind: 'cap' | 'nc' | 'la' | 'nla' | 'lb' | 'nlb' | 'atomic'; index?: number; name?: string; body: Node }
+  | { t: 'flags'; on: number; off: number; body: Node }
+  | { t: 'quant'; body: Node; min: number; max: number; lazy: boolean; poss: boolean }
+  | { t: 'backref'; index: number }
+  | { t: 'cond'; index: number; yes: Node; no: Node };
+
+type ClassItem = { t: 'range'; lo: number; hi: number } | { t: 'sh'; c: string };
+
+const F_I = 1, F_M = 2, F_S = 4, F_X = 8, F_A = 16;
+const FLAG_BITS: Record<string, number> = { i: F_I, m: F_M, s: F_S, x: F_X, a: F_A, u: 0, L: 0 };
+
+export interface Translated {
+  /** Emitted source and flags for ASCII-only subjects. */
+  ascii: { source: string; flags: string };
+  /** Emitted source and flags for any subject. */
+  unicode: { source: string; flags: string };
+  /** Python group name -> JS capture index. */
+  groups: Map<string, number>;
+  /** Python group number -> JS capture index (index 0 unused). */
+  numbered: number[];
+  /** Number of JS capture groups. */
+  groupCount: number;
+  /** True when a backreference, lookaround or conditional is present (V8's linear engine cannot run it). */
+  needsBacktracking: boolean;
+  /** Captures inside a repeated group: V8 clears them on every iteration where Python keeps the last value. */
+  repeatedCaptures: RepeatedCapture[];
+}
+
+/**
+ * A repeated group holding captures, e.g. `(?: user=(\S+)| \w+=\S+)*`. `span` is the capture we add
+ * around the whole repetition; `ascii` / `unicode` are the sources of one iteration; `pairs` maps
+ * each capture index in one iteration to its index in the whole pattern.
+ */
+export interface RepeatedCapture { span: number; ascii: string; unicode: string; pairs: Array<[number, number]> }
+
+class Parser {
+  pos = 0;
+  groupCount = 0;
+  names = new Map<string, number>();
+  globalFlags = 0;
+  private flagStack: number[] = [];
+  condRefs = new Set<number>();
+  hasLook = false;
+  hasBackref = false;
+  constructor(readonly src: string, flags: number) {
+    this.globalFlags = flags;
+    // Python applies flags given anywhere as `(?x)` to the whole pattern (3.11 demands them at
+    // the start; older versions accepted them mid-pattern). Collect them before parsing so that
+    // verbose mode is known from the first character.
+    const re = /\(\?([aiLmsux]+)\)/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(src))) {
+      if (src[m.index - 1] === '\\' && !isEscapedBackslash(src, m.index - 1)) continue;
+      for (const c of m[1]) this.globalFlags |= FLAG_BITS[c] ?? 0;
+    }
+  }
+  get flags(): number { return this.flagStack.length ? this.flagStack[this.flagStack.length - 1] : this.globalFlags; }
+  err(msg: string, at = this.pos): never { throw new PyRegexError(msg, this.src, at); }
+
+  parse(): Node {
+    const n = this.parseAlt();
+    if (this.pos < this.src.length) this.err(this.src[this.pos] === ')' ? 'unbalanced parenthesis' : 'unexpected character');
+    return n;
+  }
+
+  private skipVerbose(): void {
+    if (!(this.flags & F_X)) return;
+    const s = this.src;
+    for (;;) {
+      const c = s[this.pos];
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') this.pos++;
+      else if (c === '#') { while (this.pos < s.length && s[this.pos] !== '\n') this.pos++; }
+      else break;
+    }
+  }
+
+  private parseAlt(): Node {
+    const alts: Node[] = [this.parseSeq()];
+    while (this.src[this.pos] === '|') { this.pos++; alts.push(this.parseSeq()); }
+    return alts.length === 1 ? alts[0] : { t: 'alt', alts };
+  }
+
+  private parseSeq(): Node {
+    const items: Node[] = [];
+    for (;;) {
+      this.skipVerbose();
+      const c = this.src[this.pos];
+      if (c === undefined || c === '|' || c === ')') break;
+      let atom = this.parseAtom();
+      if (atom === null) continue;
+      atom = this.parseQuant(atom);
+      items.push(atom);
+    }
+    return items.length === 1 ? items[0] : { t: 'seq', items };
+  }
+
+  private parseQuant(atom: Node): Node {
+    for (;;) {
+      this.skipVerbose();
+      const s = this.src;
+      const c = s[this.pos];
+      let min: number, max: number;
+      if (c === '*') { min = 0; max = Infinity; this.pos++; }
+      else if (c === '+') { min = 1; max = Infinity; this.pos++; }
+      else if (c === '?') { min = 0; max = 1; this.pos++; }
+      else if (c === '{') {
+        const m = /^\{(\d*)(?:(,)(\d*))?\}/.exec(s.slice(this.pos, this.pos + 24));
+        if (!m || (m[1] === '' && m[2] === undefined)) return atom; // a literal '{' (handled by parseAtom next)
+        min = m[1] === '' ? 0 : Number(m[1]);
+        max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+        if (max < min) this.err('min repeat greater than max repeat');
+        this.pos += m[0].length;
+      } else return atom;
+      if (atom.t === 'quant') this.err('multiple repeat');
+      if (atom.t === 'anchor' && atom.c !== 'b' && atom.c !== 'B') this.err('nothing to repeat');
+      let lazy = false, poss = false;
+      if (s[this.pos] === '?') { lazy = true; this.pos++; } else if (s[this.pos] === '+') { poss = true; this.pos++; }
+      atom = { t: 'quant', body: atom, min, max, lazy, poss };
+    }
+  }
+
+  private parseAtom(): Node | null {
+    const s = this.src;
+    const c = s[this.pos];
+    switch (c) {
+      case '(': return this.parseGroup();
+      case '[': return this.parseClass();
+      case '.': this.pos++; return { t: 'dot' };
+      case '^': this.pos++; return { t: 'anchor', c: '^' };
+      case '$': this.pos++; return { t: 'anchor', c: '$' };
+      case '\\': return this.parseEscape();
+      case '*': case '+': case '?': this.err('nothing to repeat');
+      // falls through (err throws)
+      default: {
+        const cp = s.codePointAt(this.pos)!;
+        this.pos += cp > 0xffff ? 2 : 1;
+        return { t: 'char', cp };
+      }
+    }
+  }
+
+  private parseGroup(): Node | null {
+    const s = this.src;
+    const start = this.pos;
+    this.pos++;
+    if (s[this.pos] !== '?') {
+      const index = ++this.groupCount;
+      const body = this.parseAlt();
+      this.expect(')', start);
+      return { t: 'group', kind: 'cap', index, body };
+    }
+    this.pos++;
+    const c = s[this.pos];
+    if (c === 'P' && s[this.pos + 1] === '<' || c === '<' && s[this.pos + 1] !== '=' && s[this.pos + 1] !== '!') {
+      this.pos += c === 'P' ? 2 : 1;
+      const end = s.indexOf('>', this.pos);
+      if (end < 0) this.err('missing >, unterminated name');
+      const name = s.slice(this.pos, end);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) this.err(`bad character in group name '${name}'`);
+      if (this.names.has(name)) this.err(`redefinition of group name '${name}'`);
+      this.pos = end + 1;
+      const index = ++this.groupCount;
+      this.names.set(name, index);
+      const body = this.parseAlt();
+      this.expect(')', start);
+      return { t: 'group', kind: 'cap', index, name, body };
+    }
+    if (c === 'P' && s[this.pos + 1] === '=') {
+      const end = s.indexOf(')', this.pos);
+      if (end < 0) this.err('missing ), unterminated name');
+      const name = s.slice(this.pos + 2, end);
+      const index = this.names.get(name);
+      if (index === undefined) this.err(`unknown group name '${name}'`);
+      this.pos = end + 1;
+      this.hasBackref = true;
+      return { t: 'backref', index };
+    }
+    if (c === '#') {
+      const end = s.indexOf(')', this.pos);
+      if (end < 0) this.err('missing ), unterminated comment');
+      this.pos = end + 1;
+      return null;
+    }
+    if (c === '(') {
+      // Conditional: (?(id-or-name)yes|no)
+      const end = s.indexOf(')', this.pos);
+      if (end < 0) this.err('missing ), unterminated name');
+      const ref = s.slice(this.pos + 1, end);
+      const index = /^\d+$/.test(ref) ? Number(ref) : this.names.get(ref);
+      if (index === undefined || index < 1) this.err(`unknown group name '${ref}'`);
+      if (index > this.groupCount) this.err('cannot refer to an open or later group');
+      this.pos = end + 1;
+      const yes = this.parseSeq();
+      let no: Node = { t: 'seq', items: [] };
+      if (s[this.pos] === '|') { this.pos++; no = this.parseSeq(); }
+      if (s[this.pos] === '|') this.err('conditional backref with more than two branches');
+      this.expect(')', start);
+      this.condRefs.add(index);
+      return { t: 'cond', index, yes, no };
+    }
+    const look: Record<string, 'la' | 'nla' | 'lb' | 'nlb' | 'nc' | 'atomic'> = { '=': 'la', '!': 'nla', ':': 'nc', '>': 'atomic' };
+    let kind = look[c];
+    if (!kind && c === '<' && (s[this.pos + 1] === '=' || s[this.pos + 1] === '!')) {
+      kind = s[this.pos + 1] === '=' ? 'lb' : 'nlb';
+      this.pos++;
+    }
+    if (kind) {
+      this.pos++;
+      if (kind !== 'nc' && kind !== 'atomic') this.hasLook = true;
+      const body = this.parseAlt();
+      this.expect(')', start);
+      return { t: 'group', kind, body };
+    }
+    // Inline flags: (?aiLmsux) global, or (?flags-flags:...) scoped.
+    const m = /^([aiLmsux]*)(?:-([imsx]*))?([:)])/.exec(s.slice(this.pos, this.pos + 16));
+    if (!m || (!m[1] && !m[2])) this.err('unknown extension ?' + (c ?? ''));
+    this.pos += m[0].length;
+    if (m[3] === ')') {
+      if (m[2] !== undefined) this.err('missing :');
+      return null; // already applied globally by the constructor
+    }
+    let on = 0, off = 0;
+    for (const f of m[1]) on |= FLAG_BITS[f];
+    for (const f of m[2] ?? '') off |= FLAG_BITS[f];
+    this.flagStack.push((this.flags | on) & ~off);
+    const body = this.parseAlt();
+    this.flagStack.pop();
+    this.expect(')', start);
+    return { t: 'flags', on, off, body };
+  }
+
+  private expect(ch: string, openedAt: number): void {
+    if (this.src[this.pos] !== ch) this.err('missing ), unterminated subpattern', openedAt);
+    this.pos++;
+  }
+
+  private parseEscape(): Node {
+    const s = this.src;
+    const c = s[this.pos + 1];
+    if (c === undefined) this.err('bad escape (end of pattern)');
+    if ('dDwWsS'.includes(c)) { this.pos += 2; return { t: 'sh', c }; }
+    if (c === 'b' || c === 'B' || c === 'A' || c === 'Z') { this.pos += 2; return { t: 'anchor', c }; }
+    if (c >= '1' && c <= '9') {
+      // Backreference (up to two digits) or octal escape (three octal digits).
+      const oct = /^[0-7]{3}/.exec(s.slice(this.pos + 1, this.pos + 4));
+      if (c <= '3' && oct) { this.pos += 4; return { t: 'char', cp: parseInt(oct[0], 8) }; }
+      const m = /^\d\d?/.exec(s.slice(this.pos + 1, this.pos + 3))!;
+      const index = Number(m[0]);
+      if (index > this.groupCount) this.err(`invalid group reference ${index}`);
+      this.pos += 1 + m[0].length;
+      this.hasBackref = true;
+      return { t: 'backref', index };
+    }
+    return { t: 'char', cp: this.parseCharEscape(false) };
+  }
+
+  /** An escape producing one code point, at this.pos (the backslash). */
+  private parseCharEscape(inClass: boolean): number {
+    const s = this.src;
+    const c = s[this.pos + 1];
+    const simple: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11, a: 7 };
+    if (simple[c] !== undefined) { this.pos += 2; return simple[c]; }
+    if (inClass && c === 'b') { this.pos += 2; return 8; }
+    const hex = (n: number): number => {
+      const h = s.slice(this.pos + 2, this.pos + 2 + n);
+      if (h.length !== n || !/^[0-9a-fA-F]+$/.test(h)) this.err(`incomplete escape \\${c}${h}`);
+      this.pos += 2 + n;
+      const v = parseInt(h, 16);
+      if (v > 0x10ffff) this.err(`bad escape \\${c}${h}`);
+      return v;
+    };
+    if (c === 'x') return hex(2);
+    if (c === 'u') return hex(4);
+    if (c === 'U') return hex(8);
+    if (c === 'N') this.err('named Unicode escapes \\N{...} are not supported');
+    if (c >= '0' && c <= '7') {
+      const m = /^[0-7]{1,3}/.exec(s.slice(this.pos + 1, this.pos + 4))!;
+      this.pos += 1 + m[0].length;
+      return parseInt(m[0], 8);
+    }
+    if (/[A-Za-z0-9]/.test(c)) this.err(`bad escape \\${c}`);
+    const cp = s.codePointAt(this.pos + 1)!;
+    this.pos += cp > 0xffff ? 3 : 2;
+    return cp;
+  }
+
+  private parseClass(): Node {
+    const s = this.src;
+    const start = this.pos;
+    this.pos++;
+    let neg = false;
+    if (s[this.pos] === '^') { neg = true; this.pos++; }
+    const items: ClassItem[] = [];
+    let first = true;
+    for (;;) {
+      if (this.pos >= s.length) this.err('unterminated character set', start);
+      const c = s[this.pos];
+      if (c === ']' && !first) { this.pos++; break; }
+      first = false;
+      let lo: number;
+      if (c === '\\') {
+        const e = s[this.pos + 1];
+        if (e !== undefined && 'dDwWsS'.includes(e)) { this.pos += 2; items.push({ t: 'sh', c: e }); continue; }
+        lo = this.parseCharEscape(true);
+      } else { lo = s.codePointAt(this.pos)!; this.pos += lo > 0xffff ? 2 : 1; }
+      if (s[this.pos] === '-' && s[this.pos + 1] !== ']' && this.pos + 1 < s.length) {
+        this.pos++;
+        let hi: number;
+        if (s[this.pos] === '\\') {
+          const e = s[this.pos + 1];
+          if (e !== undefined && 'dDwWsS'.includes(e)) this.err('bad character range');
+          hi = this.parseCharEscape(true);
+        } else { hi = s.codePointAt(this.pos)!; this.pos += hi > 0xffff ? 2 : 1; }
+        if (hi < lo) this.err('bad character range');
+        items.push({ t: 'range', lo, hi });
+      } else items.push({ t: 'range', lo, hi: lo });
+    }
+    return { t: 'class', neg, items };
+  }
+}
+
+function isEscapedBackslash(s: string, i: number): boolean {
+  let n = 0;
+  while (i >= 0 && s[i] === '\\') { n++; i--; }
+  return n % 2 === 0;
+}
+
+// ---- emission ----
+
+const SPACE_RANGES: Array<[number, number]> = [[0x09, 0x0d], [0x1c, 0x20], [0x85, 0x85], [0xa0, 0xa0], [0x1680, 0x1680],
+  [0x2000, 0x200a], [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000]];
+
+function complement(ranges: Array<[number, number]>, max: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let next = 0;
+  for (const [lo, hi] of ranges) {
+    if (lo > max) break;
+    if (lo > next) out.push([next, lo - 1]);
+    next = hi + 1;
+  }
+  if (next <= max) out.push([next, max]);
+  return out;
+}
+
+const ASCII_SPACE: Array<[number, number]> = [[0x09, 0x0d], [0x1c, 0x20]];
+const ASCII_WORD: Array<[number, number]> = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]];
+const ASCII_DIGIT: Array<[number, number]> = [[0x30, 0x39]];
+
+function cpEsc(cp: number, u: boolean, inClass = false): string {
+  if (cp < 0x80) {
+    const ch = String.fromCharCode(cp);
+    // Only syntax characters may be escaped in `u` mode.
+    if ((inClass ? '\\]-[^' : '^$\\.*+?()[]{}|/').includes(ch)) return '\\' + ch;
+    if (cp >= 0x20 && cp < 0x7f) return ch;
+    return '\\x' + cp.toString(16).padStart(2, '0');
+  }
+  if (cp <= 0xffff) return '\\u' + cp.toString(16).padStart(4, '0');
+  if (u) return `\\u{${cp.toString(16)}}`;
+  const h = Math.floor((cp - 0x10000) / 0x400) + 0xd800, l = ((cp - 0x10000) % 0x400) + 0xdc00;
+  return '\\u' + h.toString(16) + '\\u' + l.toString(16);
+}
+
+function rangesSrc(r: Array<[number, number]>, u: boolean): string {
+  return r.map(([lo, hi]) => lo === hi ? cpEsc(lo, u, true) : cpEsc(lo, u, true) + '-' + cpEsc(hi, u, true)).join('');
+}
+
+/** Case counterparts of a range (simple case mapping), for case-insensitivity scoped to part of a pattern. */
+function caseRanges(lo: number, hi: number, asciiOnly: boolean): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const add = (a: number, b: number, d: number) => { const x = Math.max(lo, a), y = Math.min(hi, b); if (x <= y) out.push([x + d, y + d]); };
+  add(0x41, 0x5a, 32);
+  add(0x61, 0x7a, -32);
+  if (!asciiOnly && hi - lo < 2048) {
+    for (let cp = Math.max(lo, 0x80); cp <= hi; cp++) {
+      const ch = String.fromCodePoint(cp);
+      for (const v of [ch.toLowerCase(), ch.toUpperCase()]) {
+        const c2 = v.codePointAt(0)!;
+        if (v.length === String.fromCodePoint(c2).length && c2 !== cp) out.push([c2, c2]);
+      }
+    }
+  }
+  return out;
+}
+
+interface EmitCtx {
+  u: boolean; // unicode variant
+  ciByFlag: boolean; // case-insensitivity handled by the JS `i` flag
+  markers: Map<number, number>; // python group index -> JS marker group index (conditionals)
+  jsIndex: Map<number, number>; // python group index -> JS group index
+  next: number; // next JS group index
+  repeated: Array<{ node: Node; flags: number; span: number }>;
+}
+
+const WORD_U = '\\p{L}\\p{N}_';
+
+class Emitter {
+  constructor(private readonly root: Node, private readonly p: Parser) {}
+
+  emit(u: boolean, ciByFlag: boolean, flags = this.p.globalFlags): { src: string; ctx: EmitCtx } {
+    const ctx: EmitCtx = { u, ciByFlag, markers: new Map(), jsIndex: new Map(), next: 1, repeated: [] };
+    const src = this.node(this.root, flags, ctx);
+    return { src, ctx };
+  }
+
+  private node(n: Node, f: number, c: EmitCtx): string {
+    switch (n.t) {
+      case 'seq': return n.items.map((x) => this.node(x, f, c)).join('');
+      case 'alt': return n.alts.map((x) => this.node(x, f, c)).join('|');
+      case 'char': return this.char(n.cp, f, c);
+      case 'dot': return f & F_S ? '[\\s\\S]' : '[^\\n]';
+      case 'sh': return this.shorthand(n.c, f, c);
+      case 'class': return this.cls(n, f, c);
+      case 'anchor': return this.anchor(n.c, f, c);
+      case 'backref': return `(?:\\${c.jsIndex.get(n.index)!})`;
+      case 'flags': return `(?:${this.node(n.body, (f | n.on) & ~n.off, c)})`;
+      case 'quant': return this.quant(n, f, c);
+      case 'cond': {
+        const m = c.markers.get(n.index);
+        if (m === undefined) throw new PyRegexError('conditional refers to a group defined after it', this.p.src, 0);
+        // The marker captured the whole subject when the group took part; otherwise it is unset
+        // and a backreference to it matches the empty string.
+        const took = `(?<=(?<![\\s\\S])(?=\\${m}(?![\\s\\S]))[\\s\\S]*)`;
+        const notTook = `(?<=(?<![\\s\\S])(?!\\${m}(?![\\s\\S]))[\\s\\S]*)`;
+        return `(?:${took}(?:${this.node(n.yes, f, c)})|${notTook}(?:${this.node(n.no, f, c)}))`;
+      }
+      case 'group': {
+        switch (n.kind) {
+          case 'cap': {
+            const idx = c.next++;
+            c.jsIndex.set(n.index!, idx);
+            let marker = '';
+            if (this.p.condRefs.has(n.index!)) {
+              const m = c.next++;
+              c.markers.set(n.index!, m);
+              marker = '(?<=(?<![\\s\\S])(?=([\\s\\S]*))[\\s\\S]*)';
+            }
+            return `(${this.node(n.body, f, c)}${marker})`;
+          }
+          case 'nc': return `(?:${this.node(n.body, f, c)})`;
+          case 'la': return `(?=${this.node(n.body, f, c)})`;
+          case 'nla': return `(?!${this.node(n.body, f, c)})`;
+          case 'lb': return `(?<=${this.node(n.body, f, c)})`;
+          case 'nlb': return `(?<!${this.node(n.body, f, c)})`;
+          case 'atomic': {
+            const idx = c.next++;
+            return `(?=(${this.node(n.body, f, c)}))\\${idx}`;
+          }
+        }
+      }
+    }
+  }
+
+  private quant(n: Extract<Node, { t: 'quant' }>, f: number, c: EmitCtx): string {
+    const q = (n.min === 0 && n.max === Infinity ? '*' : n.min === 1 && n.max === Infinity ? '+' : n.min === 0 && n.max === 1 ? '?'
+      : n.max === Infinity ? `{${n.min},}` : n.min === n.max ? `{${n.min}}` : `{${n.min},${n.max}}`) + (n.lazy ? '?' : '');
+    const holdsCaptures = n.max > 1 && hasCapture(n.body);
+    let spanIdx = 0;
+    if (holdsCaptures) spanIdx = c.next++;
+    if (n.poss) {
+      const idx = c.next++;
+      const inner = `(?=(${this.wrapAtom(n.body, f, c)}${q}))\\${idx}`;
+      return holdsCaptures ? `(${inner})` : inner;
+    }
+    const inner = this.wrapAtom(n.body, f, c) + q;
+    if (!holdsCaptures) return inner;
+    c.repeated.push({ node: n.body, flags: f, span: spanIdx });
+    return `(${inner})`;
+  }
+
+  /** Emits n so that a quantifier can follow it. */
+  private wrapAtom(n: Node, f: number, c: EmitCtx): string {
+    const s = this.node(n, f, c);
+    const single = n.t === 'char' || n.t === 'dot' || n.t === 'sh' || n.t === 'class' || n.t === 'backref' || n.t === 'flags'
+      || n.t === 'cond' || (n.t === 'group' && n.kind !== 'atomic') || (n.t === 'anchor' && s !== '^');
+    return single ? s : `(?:${s})`;
+  }
+
+  private char(cp: number, f: number, c: EmitCtx): string {
+    if (f & F_I && !c.ciByFlag) {
+      const extra = caseRanges(cp, cp, !c.u);
+      if (extra.length) return '[' + rangesSrc([[cp, cp], ...extra], c.u) + ']';
+    }
+    if (!c.u && cp > 0xffff) return `(?:${cpEsc(cp, false)})`;
+    return cpEsc(cp, c.u);
+  }
+
+  /** Class body (without brackets) for a positive shorthand, or null when it has to be handled as a complement. */
+  private shPositive(sh: string, f: number, u: boolean): string | null {
+    const ascii = !u || (f & F_A) !== 0;
+    switch (sh) {
+      case 'd': return ascii ? '0-9' : '\\p{Nd}';
+      case 'w': return ascii ? 'A-Za-z0-9_' : WORD_U;
+      case 's': return rangesSrc(ascii ? ASCII_SPACE : SPACE_RANGES, u);
+      case 'D': return ascii ? (u ? null : rangesSrc(complement(ASCII_DIGIT, 0x7f), u)) : '\\P{Nd}';
+      case 'W': return ascii ? (u ? null : rangesSrc(complement(ASCII_WORD, 0x7f), u)) : null;
+      case 'S': return ascii ? (u ? null : rangesSrc(complement(ASCII_SPACE, 0x7f), u)) : rangesSrc(complement(SPACE_RANGES, 0x10ffff), u);
+    }
+    return null;
+  }
+
+  private shorthand(sh: string, f: number, c: EmitCtx): string {
+    const pos = this.shPositive(sh, f, c.u);
+    if (pos !== null) return `[${pos}]`;
+    // Complement of an ASCII class in the unicode variant, or \W there.
+    const base = this.shPositive(sh.toLowerCase(), f, c.u)!;
+    return `[^${base}]`;
+  }
+
+  private cls(n: Extract<Node, { t: 'class' }>, f: number, c: EmitCtx): string {
+    let body = '';
+    const negShorts: string[] = [];
+    const ranges: Array<[number, number]> = [];
+    for (const it of n.items) {
+      if (it.t === 'sh') {
+        const pos = this.shPositive(it.c, f, c.u);
+        if (pos !== null) body += pos; else negShorts.push(this.shPositive(it.c.toLowerCase(), f, c.u)!);
+      } else {
+        ranges.push([it.lo, it.hi]);
+        if (f & F_I && !c.ciByFlag) ranges.push(...caseRanges(it.lo, it.hi, !c.u));
+      }
+    }
+    body = rangesSrc(ranges, c.u) + body;
+    if (!negShorts.length) {
+      if (!body) return n.neg ? '[\\s\\S]' : '[]';
+      return `[${n.neg ? '^' : ''}${body}]`;
+    }
+    // A complemented shorthand inside a class, e.g. [\W\d] in the unicode variant: union / intersection via lookahead.
+    if (!n.neg) return `(?:${body ? `[${body}]|` : ''}${negShorts.map((x) => `[^${x}]`).join('|')})`;
+    const guards = negShorts.slice(0, -1).map((x) => `(?=[${x}])`).join('');
+    return `(?:${body ? `(?![${body}])` : ''}${guards}[${negShorts[negShorts.length - 1]}])`;
+  }
+
+  private anchor(a: string, f: number, c: EmitCtx): string {
+    const multi = (f & F_M) !== 0;
+    switch (a) {
+      case '^': return multi ? '(?:^|(?<=\\n))' : '^';
+      case '$': return multi ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))';
+      case 'A': return '^';
+      case 'Z': return '(?![\\s\\S])';
+      case 'b': case 'B': {
+        if (!c.u || f & F_A) return '\\' + a;
+        const w = `[${WORD_U}]`;
+        const b = `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))`;
+        return a === 'b' ? b : `(?!${b})`;
+      }
+    }
+    return '';
+  }
+}
+
+function hasCapture(n: Node): boolean {
+  switch (n.t) {
+    case 'seq': return n.items.some(hasCapture);
+    case 'alt': return n.alts.some(hasCapture);
+    case 'group': return n.kind === 'cap' || hasCapture(n.body);
+    case 'flags': case 'quant': return hasCapture(n.body);
+    case 'cond': return hasCapture(n.yes) || hasCapture(n.no);
+    default: return false;
+  }
+}
+
+function collectCaptures(n: Node, out: number[]): number[] {
+  switch (n.t) {
+    case 'seq': n.items.forEach((x) => collectCaptures(x, out)); break;
+    case 'alt': n.alts.forEach((x) => collectCaptures(x, out)); break;
+    case 'group': if (n.kind === 'cap') out.push(n.index!); collectCaptures(n.body, out); break;
+    case 'flags': case 'quant': collectCaptures(n.body, out); break;
+    case 'cond': collectCaptures(n.yes, out); collectCaptures(n.no, out); break;
+  }
+  return out;
+}
+
+function flagsUsedAnywhere(n: Node, bit: number): 'on' | 'off' | 'none' {
+  let r: 'on' | 'off' | 'none' = 'none';
+  const walk = (x: Node) => {
+    if (x.t === 'flags') { if (x.off & bit) r = 'off'; else if (x.on & bit && r === 'none') r = 'on'; }
+    switch (x.t) {
+      case 'seq': x.items.forEach(walk); break;
+      case 'alt': x.alts.forEach(walk); break;
+      case 'group': case 'flags': case 'quant': walk(x.body); break;
+      case 'cond': walk(x.yes); walk(x.no); break;
+    }
+  };
+  walk(n);
+  return r;
+}
+
+/**
+ * Translates a Python regular expression. `multiline` is Python's re.MULTILINE given at compile
+ * time (fail2ban sets it for filters with maxlines > 1). Throws PyRegexError when the pattern is
+ * invalid for Python or cannot be expressed in JavaScript.
+ */
+export function translate(pattern: string, opts: { multiline?: boolean; ignoreCase?: boolean } = {}): Translated {
+  const p = new Parser(pattern, (opts.multiline ? F_M : 0) | (opts.ignoreCase ? F_I : 0));
+  const root = p.parse();
+  // A pattern-wide (?i) is the JS `i` flag, unless a scope switches it off again.
+  const ciByFlag = (p.globalFlags & F_I) !== 0 && flagsUsedAnywhere(root, F_I) !== 'off';
+  const em = new Emitter(root, p);
+  const a = em.emit(false, ciByFlag);
+  const u = em.emit(true, ciByFlag);
+  const flagsA = ciByFlag ? 'i' : '';
+  const flagsU = 'u' + flagsA;
+  const groups = new Map<string, number>();
+  for (const [name, idx] of p.names) groups.set(name, a.ctx.jsIndex.get(idx)!);
+  const repeatedCaptures: RepeatedCapture[] = [];
+  for (const r of a.ctx.repeated) {
+    try {
+      const bodyA = new Emitter(r.node, p).emit(false, ciByFlag, r.flags);
+      const bodyU = new Emitter(r.node, p).emit(true, ciByFlag, r.flags);
+      const pairs = collectCaptures(r.node, []).map((i): [number, number] => [bodyA.ctx.jsIndex.get(i)!, a.ctx.jsIndex.get(i)!]);
+      repeatedCaptures.push({ span: r.span, ascii: bodyA.src, unicode: bodyU.src, pairs });
+    } catch (e) {
+      // One iteration refers to a group outside it (conditional): its captures stay as V8 leaves them.
+      if (!(e instanceof PyRegexError)) throw e;
+    }
+  }
+  return {
+    ascii: { source: a.src, flags: flagsA },
+    unicode: { source: u.src, flags: flagsU },
+    groups,
+    numbered: Array.from({ length: p.groupCount + 1 }, (_, i) => (i === 0 ? 0 : a.ctx.jsIndex.get(i)!)),
+    groupCount: a.ctx.next - 1,
+    needsBacktracking: p.hasBackref || p.hasLook || p.condRefs.size > 0,
+    repeatedCaptures,
+  };
+}
