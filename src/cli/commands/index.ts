@@ -7,6 +7,7 @@ import { attribute } from './attribute.js';
 import { demo } from './demo.js';
 import { apikeyCreate, apikeyRevoke } from './apikey.js';
 import { parse } from './parse.js';
+import { regex } from './regex.js';
 
 export const commands: Command[] = [
   serve,
@@ -16,5 +17,6 @@ export const commands: Command[] = [
   apikeyCreate,
   apikeyRevoke,
   parse,
+  regex,
   ...blocklistCommands,
 ];
