@@ -162,7 +162,7 @@ test('grouping plan: same customer, service and kind inside the window join; oth
   ]);
   // An open case in the window takes the event; a resolved one is reopened by later activity only.
   const open = new Map([
-    ['c|c-ja|web-1|brute-force', { id: 7, number: '2026-000007', key: 'c|c-ja|web-1|brute-force', state: 'resolved' as const, lastEventAt: Date.parse('2026-11-19T12:00:00Z'), resolvedAt: Date.parse('2026-11-19T23:00:00Z') }],
+    ['c|c-ja|web-1|brute-force', { id: 7, number: '2026-000007', key: 'c|c-ja|web-1|brute-force', state: 'resolved' as const, lastEventAt: Date.parse('2026-11-19T12:00:00Z'), resolvedAt: Date.parse('2026-11-19T23:00:00Z'), autoNotice: true }],
   ]);
   const late = planGrouping([input('brute-force', ATTR.web1, '2026-11-19T13:00:00Z')], open, pbs, 72 * H);
   assert.deepEqual(late.updates.map((u) => [u.id, u.reopen]), [[7, false]]);

@@ -140,8 +140,9 @@ export function statePatch(env: CaseEnv, row: CaseRow, to: CaseState, now: Date)
     case 'notified': case 'escalated': {
       const v = variantOf(env, row);
       set.due_at = at(v.deadlineMs);
-      if (!row.first_notice_at) {
-        set.first_notice_at = now;
+      if (!row.first_notice_at) set.first_notice_at = now;
+      // The playbook's clock starts with the first notice of each round (a reopened case starts again).
+      if (row.state === 'new') {
         const first = scheduleOf(v)[0];
         Object.assign(set, { next_step: 0, next_step_at: first ? at(first.atMs) : null });
       }
@@ -174,12 +175,12 @@ export function scheduleOf(v: PlaybookVariant): ScheduleStep[] {
 }
 
 export async function transitionCase(env: CaseEnv, ref: string | number, viewer: Viewer, version: number | null,
-  to: string, reason?: string): Promise<CaseRow> {
+  to: string, reason?: string, now = new Date()): Promise<CaseRow> {
   if (!isState(to)) throw new CaseRuleError(`'${to}' is not a case state`);
   return mutateCase(env, ref, viewer, version, (row, _tx, now) => ({
     set: statePatch(env, row, to, now),
     audit: [{ action: 'case.state', change: { from: row.state, to, ...(reason ? { reason } : {}) } }],
-  }));
+  }), now);
 }
 
 export interface CasePatch {

@@ -33,6 +33,8 @@ export interface OpenGroup {
   state: CaseState;
   lastEventAt: number;
   resolvedAt: number | null;
+  /** The case's playbook sends the first notice by itself (the scheduler does it). */
+  autoNotice: boolean;
 }
 
 export interface NewCase {
@@ -47,6 +49,7 @@ export interface NewCase {
   resource: string;
   firstAt: number;
   lastAt: number;
+  autoNotice: boolean;
   members: number[];
 }
 
@@ -56,6 +59,7 @@ export interface CaseUpdate {
   firstAt: number;
   lastAt: number;
   reopen: boolean;
+  autoNotice: boolean;
   members: number[];
 }
 
@@ -91,7 +95,7 @@ export function planGrouping(inputs: GroupInput[], open: Map<string, OpenGroup>,
     if (!target) {
       const o = open.get(key);
       if (o && t - o.lastEventAt <= windowMs) {
-        target = updates.get(o.id) ?? { id: o.id, number: o.number, firstAt: t, lastAt: o.lastEventAt, reopen: false, members: [] };
+        target = updates.get(o.id) ?? { id: o.id, number: o.number, firstAt: t, lastAt: o.lastEventAt, reopen: false, autoNotice: o.autoNotice, members: [] };
         // Activity after the resolution means the problem is back; a late report about before it does not.
         if (o.resolvedAt !== null && t > o.resolvedAt) (target as CaseUpdate).reopen = true;
         updates.set(o.id, target as CaseUpdate);
@@ -101,6 +105,7 @@ export function planGrouping(inputs: GroupInput[], open: Map<string, OpenGroup>,
           key, playbook, abuseType: typeof type === 'string' ? type : 'other', state: a ? 'new' : 'triage',
           customerId: a?.customer_id ?? null, serviceId: a?.service_id ?? null, serviceType: a?.service_type ?? null,
           brandId: a?.brand ?? null, resource: eventResource(input.event), firstAt: t, lastAt: t, members: [],
+          autoNotice: !!a && playbooks.variant(playbook, a.service_type).autoNotice,
         };
         creates.push(target);
       }
@@ -147,7 +152,7 @@ export async function groupEvents(db: Db, inputs: GroupInput[], opts: GroupingOp
       keys.add(groupKey(input, opts.playbooks.forType(typeof type === 'string' ? type : undefined)));
       earliest = Math.min(earliest, input.time.getTime());
     }
-    const open = await openGroups(tx, [...keys], new Date(earliest - opts.windowMs));
+    const open = await openGroups(tx, [...keys], new Date(earliest - opts.windowMs), opts.playbooks);
     const plan = planGrouping(inputs, open, opts.playbooks, opts.windowMs);
     const consent = await consentOf(tx, inputs, opts.defaultConsent);
 
@@ -177,15 +182,16 @@ export async function groupEvents(db: Db, inputs: GroupInput[], opts: GroupingOp
   });
 }
 
-async function openGroups(tx: Db, keys: string[], since: Date): Promise<Map<string, OpenGroup>> {
-  const r = await tx.query<{ id: string; number: string; group_key: string; state: CaseState; last_event_at: Date; resolved_at: Date | null }>(
-    `SELECT DISTINCT ON (group_key) id, number, group_key, state, last_event_at, resolved_at
+async function openGroups(tx: Db, keys: string[], since: Date, playbooks: PlaybookSet): Promise<Map<string, OpenGroup>> {
+  const r = await tx.query<{ id: string; number: string; group_key: string; state: CaseState; last_event_at: Date; resolved_at: Date | null; playbook: string; service_type: string | null }>(
+    `SELECT DISTINCT ON (group_key) id, number, group_key, state, last_event_at, resolved_at, playbook, service_type
        FROM cases WHERE group_key = ANY($1::text[]) AND state <> 'closed' AND last_event_at >= $2
       ORDER BY group_key, last_event_at DESC`, [keys, since.toISOString()]);
   return new Map(r.rows.map((row) => [row.group_key, {
     id: Number(row.id), number: row.number, key: row.group_key, state: row.state,
     lastEventAt: new Date(row.last_event_at).getTime(),
     resolvedAt: row.state === 'resolved' || row.state === 'no_action' ? new Date(row.resolved_at ?? row.last_event_at).getTime() : null,
+    autoNotice: !!row.service_type && playbooks.variant(playbooks.get(row.playbook) ?? playbooks.forType(undefined), row.service_type).autoNotice,
   }]));
 }
 
@@ -211,13 +217,13 @@ async function insertCases(tx: Db, creates: NewCase[], opts: GroupingOptions, no
   const rows = creates.map((c, j) => [
     numbers[j], first + j, c.state, c.playbook.category, c.abuseType, c.playbook.id, c.customerId, c.serviceId, c.serviceType,
     c.brandId, c.resource, c.key, `${c.playbook.title.en}: ${c.resource}`, c.members.length,
-    new Date(c.firstAt).toISOString(), new Date(c.lastAt).toISOString(),
+    new Date(c.firstAt).toISOString(), new Date(c.lastAt).toISOString(), c.autoNotice && c.state === 'new' ? now.toISOString() : null,
   ]);
   const r = await tx.query<{ id: string; number: string }>(
     `INSERT INTO cases (number, year, seq, state, origin, category, abuse_type, playbook, customer_id, service_id, service_type,
-                        brand_id, resource, group_key, title, event_count, first_event_at, last_event_at, opened_at, due_at, updated_at)
+                        brand_id, resource, group_key, title, event_count, first_event_at, last_event_at, next_step_at, opened_at, due_at, updated_at)
      SELECT r->>0, $2, (r->>1)::bigint, r->>2, 'events', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8,
-            r->>9, r->>10, r->>11, r->>12, (r->>13)::int, (r->>14)::timestamptz, (r->>15)::timestamptz, $3, $4, $3
+            r->>9, r->>10, r->>11, r->>12, (r->>13)::int, (r->>14)::timestamptz, (r->>15)::timestamptz, (r->>16)::timestamptz, $3, $4, $3
        FROM json_array_elements($1::json) WITH ORDINALITY AS x(r, n) ORDER BY n
      RETURNING id, number`,
     [JSON.stringify(rows), year, now.toISOString(), new Date(now.getTime() + opts.firstNoticeMs).toISOString()]);
@@ -227,7 +233,7 @@ async function insertCases(tx: Db, creates: NewCase[], opts: GroupingOptions, no
 
 async function updateCases(tx: Db, updates: CaseUpdate[], now: Date, dueAt: Date): Promise<Map<number, CaseState>> {
   if (!updates.length) return new Map();
-  const rows = updates.map((u) => [u.id, u.members.length, new Date(u.firstAt).toISOString(), new Date(u.lastAt).toISOString(), u.reopen]);
+  const rows = updates.map((u) => [u.id, u.members.length, new Date(u.firstAt).toISOString(), new Date(u.lastAt).toISOString(), u.reopen, u.autoNotice]);
   const r = await tx.query<{ id: string; state: CaseState }>(
     `UPDATE cases SET
        event_count = event_count + (r->>1)::int,
@@ -237,7 +243,7 @@ async function updateCases(tx: Db, updates: CaseUpdate[], now: Date, dueAt: Date
        reopened_count = reopened_count + CASE WHEN (r->>4)::boolean THEN 1 ELSE 0 END,
        resolved_at = CASE WHEN (r->>4)::boolean THEN NULL ELSE resolved_at END,
        next_step = CASE WHEN (r->>4)::boolean THEN 0 ELSE next_step END,
-       next_step_at = CASE WHEN (r->>4)::boolean THEN NULL ELSE next_step_at END,
+       next_step_at = CASE WHEN NOT (r->>4)::boolean THEN next_step_at WHEN (r->>5)::boolean THEN $2::timestamptz END,
        due_at = CASE WHEN (r->>4)::boolean THEN $3::timestamptz ELSE due_at END,
        version = version + 1, updated_at = $2
      FROM json_array_elements($1::json) AS x(r) WHERE cases.id = (r->>0)::bigint
