@@ -1,6 +1,7 @@
 // Long-running parts of `madoguchi serve` besides the HTTP server. Each returns null when the
 // configuration disables it. One line per service.
 import type { Desk } from './desk.js';
+import { jailService } from './detection/jails/service.js';
 import { intakeRecoveryService } from './intake/ingest.js';
 import { smtpService } from './intake/smtp.js';
 import { imapService } from './intake/imap.js';
@@ -15,4 +16,5 @@ export const services: DeskService[] = [
   intakeRecoveryService,
   smtpService,
   imapService,
+  jailService,
 ];

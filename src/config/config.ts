@@ -170,6 +170,52 @@ export const defaults = {
     /** Seconds between looks at the outbox. */
     poll_interval: 5,
   },
+  detection: {
+    /** Run the jails in `madoguchi serve`. */
+    enabled: false,
+    /** fail2ban's configuration directory; filters named without a path are read from its filter.d/. */
+    fail2ban_dir: '/etc/fail2ban',
+    /** fail2ban jail files to read with their jail.d/ and .local companions (e.g. /etc/fail2ban/jail.conf); their enabled jails run. */
+    jail_files: [] as string[],
+    /** Jails written here: each {name, filter, logpath | backend: systemd, maxretry, findtime, bantime, bantime.increment, ignoreip, ...} with fail2ban's option names and value syntax. */
+    jails: [] as Record<string, unknown>[],
+    /** On a first start, read log files from their beginning instead of their end (later starts resume where they stopped). */
+    read_from_start: false,
+    /** The journalctl program, for jails with backend systemd. */
+    journalctl: 'journalctl',
+    /** nftables script rewritten on every ban (load with `nft -f FILE`); empty: none. */
+    nftables_file: '',
+    /** ipset restore file rewritten on every ban (load with `ipset restore -exist < FILE`); empty: none. */
+    ipset_file: '',
+    /** Set name: nftables sets NAME4/NAME6 in table inet madoguchi, ipsets NAME4/NAME6. */
+    set_name: 'madoguchi_bans',
+    outbound: {
+      /** Report outside offenders to the abuse contact of their network (X-ARF v4 login_attack by mail). */
+      enabled: false,
+      /** Compose and record the reports without sending them. */
+      dry_run: true,
+      /** RDAP service for IP networks (rdap.org redirects to the registry that holds the address). */
+      rdap_url: 'https://rdap.org',
+      /** Seconds to wait between two RDAP queries (registries rate-limit). */
+      rdap_interval: 2,
+      /** Seconds an RDAP answer is kept (a failed lookup: a tenth of it). */
+      rdap_cache_ttl: 86400,
+      /** Seconds an RDAP query may take. */
+      rdap_timeout: 10,
+      /** At most one report about an address in this many seconds. */
+      per_address_interval: 86400,
+      /** At most this many reports to one abuse contact per hour. */
+      per_contact_per_hour: 10,
+      /** Mail server the reports are sent through. */
+      smtp_host: '127.0.0.1',
+      smtp_port: 25,
+      /** Sender address of the reports (required to send). */
+      from: '',
+      /** Organisation and domain named as reporter in the reports. */
+      reporter_org: '',
+      reporter_domain: '',
+    },
+  },
 };
 
 export type Config = typeof defaults;

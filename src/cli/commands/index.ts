@@ -1,5 +1,6 @@
 // Every CLI command, in the order `madoguchi --help` lists them. One line per command module.
 import type { Command } from '../command.js';
+import { jailCommands } from './jails.js';
 import { blocklistCommands } from './blocklists.js';
 import { serve } from './serve.js';
 import { inventoryImport } from './inventory.js';
@@ -19,4 +20,5 @@ export const commands: Command[] = [
   parse,
   regex,
   ...blocklistCommands,
+  ...jailCommands,
 ];

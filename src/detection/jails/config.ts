@@ -1,7 +1,7 @@
 // Jail settings with fail2ban's names, defaults and value syntax, from madoguchi.yaml
 // (`detection.jails`, one mapping per jail) or from fail2ban's own jail.conf / jail.local (see
 // jailfile.ts). Both end up as option maps that jailFromOptions() validates.
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { DEFAULT_FORMULA, type BanPolicy } from './bantime.js';
 import { str2seconds } from './time.js';
 import { splitList } from './ignore.js';
@@ -127,7 +127,7 @@ export function jailFromOptions(name: string, given: Options, fail2banDir: strin
       overalljails: asBool(o['bantime.overalljails'], w('bantime.overalljails')),
     } : null,
   };
-  const classification = str('classification') || 'brute-force';
+  const classification = str('classification') || classificationFor(filter);
   if (!TAXONOMY[classification]) throw new JailConfigError(`${w('classification')}: unknown event type '${classification}'`);
 
   return {
@@ -141,6 +141,19 @@ export function jailFromOptions(name: string, given: Options, fail2banDir: strin
     service: str('service') || name,
     port: str('port'),
   };
+}
+
+// What a filter's hits say about the offender when a jail does not say it (RSIT types). Filters
+// not named here find failed logins and guesses: brute-force.
+const FILTER_KINDS: [RegExp, string][] = [
+  [/botsearch|noscript|badbots|fakegooglebot|portsentry|scan/, 'scanner'],
+  [/overflows|php-url-fopen|nginx-bad-request|apache-shellshock|modsecurity|suhosin/, 'exploit'],
+  [/limit-req|dos/, 'dos'],
+];
+
+export function classificationFor(filter: string): string {
+  const base = basename(filter.replace(/\[.*$/s, '')).replace(/\.(conf|local)$/, '');
+  return FILTER_KINDS.find(([re]) => re.test(base))?.[1] ?? 'brute-force';
 }
 
 /** Jails from madoguchi.yaml: a list of mappings, each with a `name`. */

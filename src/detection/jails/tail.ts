@@ -15,7 +15,12 @@ export interface FollowOptions {
   drainMs?: number;
   /** Longer lines are cut to this many bytes (and counted). */
   maxLineBytes?: number;
+  /** Where an earlier run stopped: resumed if the file is still the same one. */
+  resume?: FilePosition | null;
 }
+
+/** A place in a file, robust to rotation: the file's identity and the offset of the next line. */
+export interface FilePosition { dev: number; ino: number; pos: number }
 
 export interface FollowStats { lines: number; bytes: number; rotations: number; truncations: number; oversized: number; errors: number }
 
@@ -35,11 +40,23 @@ export class FileFollower {
   private opts: Required<FollowOptions>;
 
   constructor(readonly path: string, private onLines: (lines: string[]) => void | Promise<void>, opts: FollowOptions = {}, private onError: (e: Error) => void = () => undefined) {
-    this.opts = { fromStart: false, pollMs: 500, drainMs: 5000, maxLineBytes: 65536, ...opts };
+    this.opts = { fromStart: false, pollMs: 500, drainMs: 5000, maxLineBytes: 65536, resume: null, ...opts };
+  }
+
+  /** The offset after the last complete line handed over (a partial line is read again on resume). */
+  position(): FilePosition | null {
+    const c = this.current;
+    return c && { dev: c.dev, ino: c.ino, pos: c.pos - c.partialLen };
   }
 
   async start(): Promise<void> {
     await this.openCurrent(!this.opts.fromStart);
+    const r = this.opts.resume, c = this.current;
+    if (r && c) {
+      const size = (await c.fh.stat()).size;
+      // The same file: go on from there. Another file (rotated while we were away): from its start.
+      c.pos = r.dev === c.dev && r.ino === c.ino && r.pos <= size ? r.pos : 0;
+    }
     try {
       const name = basename(this.path);
       this.watcher = watch(dirname(this.path), (_ev, f) => { if (!f || f === name) this.poke(); });

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Desk } from '../../desk.js';
 import type { RequireRole } from '../auth.js';
+import { banRoutes } from './bans.js';
 import { systemRoutes } from './system.js';
 import { inventoryRoutes } from './inventory.js';
 import { reportRoutes } from './reports.js';
@@ -13,4 +14,5 @@ export const routes: RoutePlugin[] = [
   systemRoutes,
   inventoryRoutes,
   reportRoutes,
+  banRoutes,
 ];
