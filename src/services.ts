@@ -5,6 +5,7 @@ import { jailService } from './detection/jails/service.js';
 import { intakeRecoveryService } from './intake/ingest.js';
 import { smtpService } from './intake/smtp.js';
 import { imapService } from './intake/imap.js';
+import { blocklistService } from './blocklists/service.js';
 
 export interface RunningService { stop(): Promise<void> }
 export interface DeskService {
@@ -17,4 +18,5 @@ export const services: DeskService[] = [
   smtpService,
   imapService,
   jailService,
+  blocklistService,
 ];

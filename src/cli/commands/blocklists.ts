@@ -8,7 +8,9 @@ import { parseListFile } from '../../blocklists/format.js';
 import { loadInventory } from '../../blocklists/inventory.js';
 import { matchList } from '../../blocklists/match.js';
 import { qualityReport, type ListQuality } from '../../blocklists/report.js';
+import { watchDeps } from '../../blocklists/service.js';
 import { blocklistSettings } from '../../blocklists/settings.js';
+import { openDesk } from '../../desk.js';
 import { listListings } from '../../blocklists/store.js';
 import { checkDnsbl, listFilesIn, syncLists } from '../../blocklists/watch.js';
 import { UsageError, type CliContext, type Command } from '../command.js';
@@ -80,9 +82,9 @@ the DNSBL checks. Events for listings the playbooks act on go to the desk when i
     const { values } = parseArgs({ args: argv, options: {
       json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, list: { type: 'string', multiple: true },
     } });
-    const settings = blocklistSettings(ctx.config);
-    const db = await ctx.openStore();
-    const deps = { db, dataDir: ctx.config.data_dir, settings, log: ctx.log };
+    blocklistSettings(ctx.config); // a configuration mistake shows before the database is opened
+    const desk = await openDesk(ctx.config, ctx.log, await ctx.openStore());
+    const deps = watchDeps(desk);
     const outcomes = await syncLists(deps, { force: values.all, only: values.list });
     const dnsbl = values.list ? [] : await checkDnsbl(deps);
     for (const o of outcomes) {
@@ -92,6 +94,7 @@ the DNSBL checks. Events for listings the playbooks act on go to the desk when i
     for (const r of dnsbl) {
       if (r.status !== 'clear') await writeLine(ctx, values.json ? JSON.stringify(r) : `${r.list}\t${r.ip}\t${r.status}\t${r.meanings.join('; ') || r.error || ''}`);
     }
+    desk.attribution.close();
     return outcomes.some((o) => o.outcome === 'failed') ? 1 : 0;
   },
 };

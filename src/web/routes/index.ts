@@ -5,6 +5,7 @@ import type { RequireRole } from '../auth.js';
 import { banRoutes } from './bans.js';
 import { systemRoutes } from './system.js';
 import { inventoryRoutes } from './inventory.js';
+import { blocklistRoutes } from './blocklists.js';
 import { reportRoutes } from './reports.js';
 
 export interface RouteContext { desk: Desk; requireRole: RequireRole }
@@ -15,4 +16,5 @@ export const routes: RoutePlugin[] = [
   inventoryRoutes,
   reportRoutes,
   banRoutes,
+  blocklistRoutes,
 ];
