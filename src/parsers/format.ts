@@ -4,6 +4,8 @@ import type { MailReport } from './mail/report.js';
 import type { EventSink } from './sink.js';
 import type { ParseContext, Reporter } from './types.js';
 import type { SubjectResource } from './text/evidence.js';
+import { parseUrl } from './text/indicators.js';
+import { parseIPv4 } from '../attribution/ip.js';
 
 export interface FormatParser {
   /** Short name, also the event's feed.name unless the module sets a more specific one. */
@@ -39,5 +41,15 @@ export function compact(e: Event): Event {
     const v = e[k];
     if (v === undefined || v === null || v === '') delete e[k];
   }
+  return e;
+}
+
+/** source.url with its host as source.fqdn, or as source.ip when the URL names an address. */
+export function urlFields(raw: string): Event | null {
+  const u = parseUrl(raw);
+  if (!u) return null;
+  const e: Event = { 'source.url': u.url };
+  if (parseIPv4(u.host) >= 0 || u.host.includes(':')) e['source.ip'] = u.host;
+  else e['source.fqdn'] = u.host;
   return e;
 }

@@ -5,7 +5,7 @@ import { classify, type Event } from '../events/event.js';
 import { parseMessage, ParseRefusal } from './mail/mime.js';
 import { MailReport } from './mail/report.js';
 import { EventSink } from './sink.js';
-import { rejection } from './reject.js';
+import { rejection } from './reject/index.js';
 import { detectLanguage, forwardConsent } from './text/classify.js';
 import type { FormatParser } from './format.js';
 import { arf } from './arf/index.js';
@@ -24,7 +24,7 @@ export { csvEvents, reportTypeOf } from './shadowserver/index.js';
 export { ParseRefusal } from './mail/mime.js';
 
 /** Mail formats, most specific first; freeform takes whatever is left. */
-export const FORMATS: FormatParser[] = [xarf, arf, spamcop, shadowserver, fail2ban, jpcert, freeform];
+export const FORMATS: FormatParser[] = [xarf, spamcop, arf, shadowserver, fail2ban, jpcert, freeform];
 
 export interface ParseHint { filename?: string; contentType?: string }
 

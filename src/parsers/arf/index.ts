@@ -3,11 +3,11 @@
 // headers only (text/rfc822-headers), Source-IP missing (then the Received: chain tells).
 import type { Event } from '../../events/event.js';
 import { classify } from '../../events/event.js';
-import { compact, type FormatParser } from '../format.js';
-import { parseAddress, parseHeaders, type Header, type MimePart } from '../mail/mime.js';
+import { compact, urlFields, type FormatParser } from '../format.js';
+import { decodeWords, parseAddress, parseHeaders, type Header, type MimePart } from '../mail/mime.js';
 import type { MailReport } from '../mail/report.js';
 import { originHop, parseReceived } from '../text/received.js';
-import { baseDomain, parseUrl } from '../text/indicators.js';
+import { baseDomain } from '../text/indicators.js';
 import type { EventSink } from '../sink.js';
 
 const FEEDBACK_TYPES: Record<string, [type: string, identifier: string]> = {
@@ -49,7 +49,7 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event): void 
   const ip = get('source-ip')?.replace(/^\[|\]$/g, '') ?? sendingHop(spam, mail)?.ip;
   if (ip) e['source.ip'] = ip.toLowerCase();
   if (!Number.isNaN(t)) e['time.source'] = new Date(t).toISOString();
-  const spamHeader = (n: string) => spam.find((h) => h.name === n)?.value;
+  const spamHeader = (n: string) => { const v = spam.find((h) => h.name === n)?.value; return v === undefined ? undefined : decodeWords(v); };
   e['event_description.text'] = mail.subject || undefined;
   e['extra.feedback_type'] = get('feedback-type')?.toLowerCase();
   e['extra.user_agent'] = get('user-agent');
@@ -66,9 +66,9 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event): void 
   sink.add(compact(classify(e, type, identifier)));
 
   for (const uri of all('reported-uri')) {
-    const u = parseUrl(uri.replace(/^<|>$/g, ''));
+    const u = urlFields(uri.replace(/^<|>$/g, ''));
     if (!u) continue;
-    const ue: Event = { ...base, 'feed.provider': e['feed.provider'], 'source.url': u.url, 'source.fqdn': u.host, 'time.source': e['time.source'], 'extra.feedback_type': e['extra.feedback_type'] };
+    const ue: Event = { ...base, 'feed.provider': e['feed.provider'], ...u, 'time.source': e['time.source'], 'extra.feedback_type': e['extra.feedback_type'] };
     sink.add(compact(classify(ue, type === 'spam' ? 'spam' : type, 'reported-uri')));
   }
 }

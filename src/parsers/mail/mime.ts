@@ -147,7 +147,7 @@ export function parseHeaders(block: Buffer): Header[] {
   let cur: Header | null = null;
   for (const line of text.split(/\r?\n/)) {
     if ((line.startsWith(' ') || line.startsWith('\t')) && cur) {
-      cur.value += ' ' + line.trim();
+      cur.value += (cur.value ? ' ' : '') + line.trim();
       continue;
     }
     const colon = line.indexOf(':');

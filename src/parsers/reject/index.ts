@@ -1,7 +1,7 @@
 // Mail that reaches an abuse address but is not an abuse report: bounces of the desk's own
 // notices, auto-replies, empty mails, fail2ban's jail start/stop notes.
-import type { MailReport } from './mail/report.js';
-import type { ParsedReport } from './types.js';
+import type { MailReport } from '../mail/report.js';
+import type { ParsedReport } from '../types.js';
 
 const BOUNCE_SUBJECT = /undeliver|undelivered|delivery (?:status notification|failure|has failed|failed)|returned mail|failure notice|mail delivery (?:failed|system|subsystem)|non-?delivery|delivery notification|配信不能|配送不能|配信エラー|届きませんでした|送信できませんでした|エラーメール/i;
 const BOUNCE_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounce[s]?|double-bounce)@/i;

@@ -6,7 +6,7 @@ import { parse as csvParser } from 'csv-parse';
 import { classify, type Event } from '../../events/event.js';
 import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
 import type { FormatParser } from '../format.js';
-import type { MimePart } from '../mail/mime.js';
+import { ParseRefusal, type MimePart } from '../mail/mime.js';
 import { isZip, unzipBounded } from '../zip.js';
 import type { ParseLimits } from '../types.js';
 import type { EventSink } from '../sink.js';
@@ -54,7 +54,7 @@ function planFor(header: string[], filename?: string): RowPlan {
   const report = shadowserver ?? 'csv';
   const cls = shadowserver ? classifyReport(shadowserver) : { type: 'other', identifier: 'csv' };
   const website = shadowserver ? sourceIsWebsite(shadowserver) : false;
-  const steps: Array<{ i: number; key: string; conv: Conv }> = [];
+  const steps: Array<{ i: number; key: string; conv: Conv; zeroIsEmpty: boolean }> = [];
   const seen = new Set<string>();
   cols.forEach((c, i) => {
     let m: [string, Conv] | undefined = COLUMNS[c] ?? (shadowserver ? undefined : GENERIC[c]);
@@ -62,7 +62,8 @@ function planFor(header: string[], filename?: string): RowPlan {
     if (m && seen.has(m[0])) m = undefined; // first of src_ip / ip wins
     const key = m ? m[0] : `extra.${c.replace(/[^a-z0-9_]/g, '_')}`;
     seen.add(key);
-    steps.push({ i, key, conv: m ? m[1] : 'text' });
+    // Industry codes are 0 when unknown.
+    steps.push({ i, key, conv: m ? m[1] : 'text', zeroIsEmpty: /(?:^|_)(?:naics|sic)$/.test(c) });
   });
   const base: Event = classify({ 'feed.name': report, 'feed.provider': shadowserver ? 'Shadowserver' : 'csv' }, cls.type, cls.identifier);
   return {
@@ -70,7 +71,7 @@ function planFor(header: string[], filename?: string): RowPlan {
       const e: Event = { ...base };
       for (const s of steps) {
         const raw = row[s.i];
-        if (raw === undefined || raw === '') continue;
+        if (raw === undefined || raw === '' || (s.zeroIsEmpty && raw === '0')) continue;
         const v = convert(raw, s.conv);
         if (v !== undefined) (e as Record<string, unknown>)[s.key] = v;
       }
@@ -137,9 +138,14 @@ export function csvMembers(data: Buffer, name: string | undefined, limits: Parse
 
 export async function sinkCsv(data: Buffer, filename: string | undefined, sink: EventSink, limits: ParseLimits): Promise<void> {
   for (const m of csvMembers(data, filename, limits)) {
-    for await (const batch of csvEvents([m.data], { filename: m.name ?? filename })) {
-      for (const e of batch) sink.add(e);
-      if (sink.full) await sink.flush();
+    try {
+      for await (const batch of csvEvents([m.data], { filename: m.name ?? filename })) {
+        for (const e of batch) sink.add(e);
+        if (sink.full) await sink.flush();
+      }
+    } catch (e) {
+      if (e instanceof ParseRefusal) throw e;
+      throw new ParseRefusal('malformed', `CSV ${m.name ?? filename ?? ''}: ${(e as Error).message}`.replace(/ +:/, ':'));
     }
   }
 }

@@ -1,9 +1,8 @@
 // SpamCop reports, plain ("Email from 192.0.2.1 / <date>", "Spamvertised web site: ...") or
 // as ARF. SpamCop has already worked out the sending relay and the spamvertised hosts' addresses.
 import { classify, type Event } from '../../events/event.js';
-import { compact, type FormatParser } from '../format.js';
+import { compact, urlFields, type FormatParser } from '../format.js';
 import { arfEvents, feedbackPart } from '../arf/index.js';
-import { parseUrl } from '../text/indicators.js';
 
 const EMAIL_FROM = /^\s*Email from ([0-9a-f.:]+) \/ (.+)$/gim;
 const SPAMVERTISED = /^\s*Spamvertised web site:\s*(\S+)/gim;
@@ -30,10 +29,10 @@ export const spamcop: FormatParser = {
     const hosted = new Map<string, string>();
     for (const m of text.matchAll(RESOLVED)) hosted.set(m[1].replace(/\/$/, '').toLowerCase(), m[2].toLowerCase());
     for (const m of text.matchAll(SPAMVERTISED)) {
-      const u = parseUrl(m[1]);
+      const u = urlFields(m[1]);
       if (!u) continue;
-      const ip = hosted.get(m[1].replace(/\/$/, '').toLowerCase()) ?? hosted.get(u.host);
-      sink.add(compact(classify({ ...base, 'source.url': u.url, 'source.fqdn': u.host, 'source.ip': ip, 'event_description.text': mail.subject }, 'spam', 'spamvertised')));
+      const ip = hosted.get(m[1].replace(/\/$/, '').toLowerCase()) ?? hosted.get(u['source.fqdn'] ?? '');
+      sink.add(compact(classify({ ...base, 'source.ip': ip, ...u, 'event_description.text': mail.subject }, 'spam', 'spamvertised')));
     }
     return { forwardConsent: null };
   },

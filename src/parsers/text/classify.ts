@@ -34,8 +34,8 @@ export function classifyText(subject: string, body: string): { type: string; ide
   return best ? { type: best.rule.type, identifier: best.rule.identifier } : null;
 }
 
-const FORWARD_NO = /(?:do not|don't|please don't|not to|must not|may not|should not) (?:forward|share|disclose|pass)|not (?:be )?(?:forwarded|shared|disclosed)|without (?:our|my) (?:consent|permission)|confidential|転送(?:は|を)?(?:ご遠慮|お控え|しないで|禁止|不可|お断り|なさらない)|開示(?:は|を)?(?:ご遠慮|お控え|しないで|不可)|提供(?:は|を)?ご遠慮|非開示/i;
-const FORWARD_YES = /(?:may|can|feel free to|are welcome to|you're welcome to|free to) (?:forward|share|pass)|(?:forwarding|sharing) (?:is|this) (?:ok|fine|permitted)|no objection to (?:forward|shar)|転送(?:して|していただいて|頂いて|いただいて)?(?:も)?(?:構いません|かまいません|差し支えありません|問題ありません|結構です|可)|開示(?:して)?(?:も)?(?:構いません|差し支えありません)/i;
+const FORWARD_NO = /(?:do\s+not|don't|please\s+don't|not\s+to|must\s+not|may\s+not|should\s+not)\s+(?:forward|share|disclose|pass)|not\s+(?:be\s+)?(?:forwarded|shared|disclosed)|without\s+(?:our|my)\s+(?:consent|permission)|confidential|転送(?:は|を)?(?:ご遠慮|お控え|しないで|禁止|不可|お断り|なさらない)|開示(?:は|を)?(?:ご遠慮|お控え|しないで|不可)|提供(?:は|を)?ご遠慮|非開示/i;
+const FORWARD_YES = /(?:may|can|feel\s+free\s+to|are\s+welcome\s+to|you're\s+welcome\s+to|free\s+to)\s+(?:forward|share|pass)|(?:forwarding|sharing)\s+(?:is|this)\s+(?:ok|fine|permitted)|no\s+objection\s+to\s+(?:forward|shar)|転送(?:して|していただいて|頂いて|いただいて)?(?:も)?(?:構いません|かまいません|差し支えありません|問題ありません|結構です|可)|開示(?:して)?(?:も)?(?:構いません|差し支えありません)/i;
 
 /** true / false when the report says whether its evidence may be passed to the customer. */
 export function forwardConsent(text: string): boolean | null {

@@ -5,6 +5,7 @@
 // outranks every word: a resource the desk hosts is what the report is about.
 import { baseDomain, extractIndicators, isNonPublicIp, normaliseText, type Indicator, type NormalisedText } from './indicators.js';
 import { originHop, parseReceived, type Hop } from './received.js';
+import { parseIPv4 } from '../../attribution/ip.js';
 
 export interface SubjectResource {
   ip?: string;
@@ -40,8 +41,8 @@ const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-
 
 // One pattern with the victim phrases first, so "攻撃対象" is read as a victim, "対象" as the subject.
 const CUES = new RegExp([
-  '(?<v>\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|against|protected|honeypots?|sensors?|towards)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛て|宛先|宛|被害|攻撃先|攻撃対象|に対して|に対する|への攻撃)',
-  '(?<s>\\b(?:from|source|src=?|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|url|site|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|から|より|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽)',
+  '(?<v>\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛て|宛先|宛|被害|攻撃先|攻撃対象|に対して|に対する|への攻撃|正規|本物|公式)',
+  '(?<s>\\b(?:from|source|src=?|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|から|より|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽)',
 ].join('|'), 'gi');
 const FIRST_CUE = new RegExp(CUES.source, 'i');
 
@@ -152,6 +153,11 @@ function labelScore(norm: NormalisedText, line: number, withIndicators: Set<numb
   return 0;
 }
 
+function urlResource(ind: Indicator): Partial<SubjectResource> {
+  const host = ind.host!;
+  return parseIPv4(host) >= 0 || host.includes(':') ? { url: ind.value, ip: host } : { url: ind.value, fqdn: host };
+}
+
 /** Keeps the best-scored resources: the desk's own when the inventory knows any, else the positive ones. */
 function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): SubjectResource[] {
   const byValue = new Map<string, SubjectResource & { first: number; line: number; end: number }>();
@@ -173,7 +179,7 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
     }
     const r = {
       ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length,
-      ...(ind.kind === 'ip' ? { ip: ind.value } : ind.kind === 'url' ? { url: ind.value, fqdn: ind.host } : { fqdn: ind.value }),
+      ...(ind.kind === 'ip' ? { ip: ind.value } : ind.kind === 'url' ? urlResource(ind) : { fqdn: ind.value }),
       ...(ind.port ? { port: ind.port } : {}),
     } as SubjectResource & { first: number; line: number; end: number };
     byValue.set(key, r);
@@ -195,7 +201,7 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
 function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line: number; end: number }>(chosen: T[], norm: NormalisedText): T[] {
   const drop = new Set<T>();
   for (const u of chosen) {
-    if (!u.url) continue;
+    if (!u.url || u.ip) continue;
     for (const a of chosen) {
       if (!a.ip || a.url || a.line !== u.line || drop.has(a)) continue;
       const between = norm.text.slice(u.end, a.first);
@@ -205,6 +211,13 @@ function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line
         break;
       }
     }
+  }
+  // "URL: ...\nIP: ..." : one URL and one address on the next lines describe one site.
+  const urls = chosen.filter((r) => r.url && !r.ip);
+  const ips = chosen.filter((r) => r.ip && !r.url && !drop.has(r));
+  if (urls.length === 1 && ips.length === 1 && ips[0].line > urls[0].line && ips[0].line - urls[0].line <= 2) {
+    urls[0].ip = ips[0].ip;
+    drop.add(ips[0]);
   }
   return chosen.filter((r) => !drop.has(r));
 }

@@ -4,9 +4,8 @@
 // part of an ARF mail.
 import { parse as parseYaml } from 'yaml';
 import { classify, type Event } from '../../events/event.js';
-import { compact, type FormatParser } from '../format.js';
+import { compact, urlFields, type FormatParser } from '../format.js';
 import type { MimePart } from '../mail/mime.js';
-import { parseUrl } from '../text/indicators.js';
 import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
 import type { EventSink } from '../sink.js';
 import type { Reporter } from '../types.js';
@@ -199,8 +198,8 @@ function v3(d: Record<string, unknown>, sink: EventSink) {
   e['time.source'] = isoTime(s(r.Date));
   e['extra.xarf_version'] = s(d.Version) ?? '3';
   e['extra.report_class'] = s(r.ReportClass)?.toLowerCase();
-  const type = s(r.ReportType);
-  sink.add(compact(classify(e, xarfType(s(r.ReportClass), type?.replace(/([a-z])([A-Z])/g, '$1-$2')), type?.toLowerCase())));
+  const type = s(r.ReportType)?.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+  sink.add(compact(classify(e, xarfType(s(r.ReportClass), type), type)));
   const email = s(info.ReporterContactEmail) ?? s(info.ReporterOrgEmail);
   return {
     reporter: { email: email?.toLowerCase(), name: s(info.ReporterContactName) ?? s(info.ReporterOrg) },
@@ -219,8 +218,8 @@ function setSource(e: Event, value: string, declared?: string): void {
   if (parseIPv4(v) >= 0) { e['source.ip'] = v; return; }
   if (v.includes(':') && !v.includes('/') && parseIPv6(v, words)) { e['source.ip'] = formatIPv6(words); return; }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || t === 'uri' || t === 'url') {
-    const u = parseUrl(/:\/\//.test(v) ? v : `http://${v}`);
-    if (u) { e['source.url'] = u.url; e['source.fqdn'] ??= u.host; }
+    const u = urlFields(/:\/\//.test(v) ? v : `http://${v}`);
+    if (u) Object.assign(e, { ...u, 'source.ip': e['source.ip'] ?? u['source.ip'] });
     return;
   }
   if (v.includes('@') || t === 'email') { e['source.account'] = v.toLowerCase(); return; }
