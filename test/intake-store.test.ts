@@ -1,37 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { forEachStore } from './helpers/stores.js';
 import { makeDesk, type TestDesk } from './helpers/desk.js';
-import { importInventory, csvRows } from '../src/inventory/import.js';
+import { loadInventory, mail, mimeBomb } from './helpers/intake.js';
 import { ingestReport, ingestEvents, processReport, recoverPending, storeReport } from '../src/intake/ingest.js';
 import { readRaw, sha256, streamRaw } from '../src/intake/raw-store.js';
 import { eventSinks, type EventSink, type StoredEvent } from '../src/intake/sinks.js';
-import type { Desk } from '../src/desk.js';
-
-export const INVENTORY = 'customer_id,customer_name,customer_email,language,brand,service_id,service_type,resource,valid_from,valid_to\n' +
-  'c1,Sample KK,abuse@sample.example,ja,main,vps-1,vps,203.0.113.0/24,2015-01-01,\n' +
-  'c2,Other KK,ops@other.example,en,main,web-2,shared,shop.example.jp,2015-01-01,\n';
-
-export async function loadInventory(desk: Desk, csv = INVENTORY): Promise<void> {
-  const r = await importInventory(desk.db, csvRows(Readable.from([csv])), { timezone: 'UTC' });
-  assert.ok(r.ok, JSON.stringify(r.errors));
-  await desk.attribution.refresh();
-}
-
-export function mail(opts: { id?: string; body?: string; subject?: string; extraHeaders?: string } = {}): Buffer {
-  return Buffer.from([
-    ...(opts.extraHeaders ? [opts.extraHeaders] : []),
-    'From: Honeypot Operator <abuse@reporter.example>',
-    'To: abuse@desk.example',
-    `Subject: ${opts.subject ?? 'SSH brute force from your network'}`,
-    'Date: Tue, 24 Nov 2026 10:00:00 +0000',
-    `Message-ID: <${opts.id ?? 'r1@reporter.example'}>`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    opts.body ?? 'Hello,\r\n\r\nWe observed SSH brute force attempts from 203.0.113.9 against our servers.\r\n\r\n2026-11-24 09:12:01 sshd[1]: Failed password for root from 203.0.113.9 port 4242 ssh2\r\n\r\nPlease investigate.\r\n',
-  ].join('\r\n'));
-}
 
 forEachStore('intake: raw store, ingest, duplicates, quarantine, reparse', (store) => {
   let t: TestDesk;
@@ -108,14 +82,12 @@ forEachStore('intake: raw store, ingest, duplicates, quarantine, reparse', (stor
   });
 
   test('a MIME bomb and binary garbage are quarantined with the reason; the raw is kept', async () => {
-    let bomb = 'From: x@y.example\r\nSubject: bomb\r\nMessage-ID: <bomb@y.example>\r\n';
-    for (let i = 0; i < 40; i++) bomb += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`;
-    bomb += 'Content-Type: text/plain\r\n\r\n203.0.113.5\r\n';
-    const r = await ingestReport(t.desk, Buffer.from(bomb), 'smtp', {});
+    const bomb = mimeBomb();
+    const r = await ingestReport(t.desk, bomb, 'smtp', {});
     assert.equal(r.status, 'quarantined');
     assert.match(r.reason!, /nesting|deep/i);
     assert.equal(r.events, 0);
-    assert.deepEqual(await readRaw(t.desk.db, sha256(Buffer.from(bomb))), Buffer.from(bomb));
+    assert.deepEqual(await readRaw(t.desk.db, sha256(bomb)), bomb);
 
     const garbage = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256));
     const g = await ingestReport(t.desk, garbage, 'http', {});
