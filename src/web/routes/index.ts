@@ -7,6 +7,7 @@ import { systemRoutes } from './system.js';
 import { inventoryRoutes } from './inventory.js';
 import { blocklistRoutes } from './blocklists.js';
 import { reportRoutes } from './reports.js';
+import { caseRoutes } from './cases.js';
 
 export interface RouteContext { desk: Desk; requireRole: RequireRole }
 export type RoutePlugin = (app: FastifyInstance, ctx: RouteContext) => Promise<void>;
@@ -17,4 +18,5 @@ export const routes: RoutePlugin[] = [
   reportRoutes,
   banRoutes,
   blocklistRoutes,
+  caseRoutes,
 ];
