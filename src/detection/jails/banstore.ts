@@ -19,12 +19,19 @@ export async function recordBan(db: Db, ban: Ban, own: OwnOffender | null): Prom
 
 /** Loads the latest ban per address and jail since `since` (epoch seconds) into the book. */
 export async function loadBanBook(db: Db, book: BanBook, since: number): Promise<number> {
-  const r = await db.query<{ ip: string; jail: string; at: number; bantime: number; ban_count: number }>(
-    `SELECT DISTINCT ON (ip, jail) host(ip) AS ip, jail, extract(epoch FROM banned_at)::float8 AS at, bantime, ban_count
+  const r = await db.query<{ ip: string; jail: string; at: number; bantime: number; ban_count: number; lifted: boolean }>(
+    `SELECT DISTINCT ON (ip, jail) host(ip) AS ip, jail, extract(epoch FROM banned_at)::float8 AS at, ban_count, bantime, lifted_at IS NOT NULL AS lifted
        FROM bans WHERE banned_at > to_timestamp($1) AND NOT own
       ORDER BY ip, jail, banned_at DESC`, [since]);
-  for (const row of r.rows) book.record(row.ip, row.jail, Number(row.at), Number(row.bantime), Number(row.ban_count));
+  for (const row of r.rows) book.record(row.ip, row.jail, Number(row.at), Number(row.bantime), Number(row.ban_count), row.lifted);
   return r.rows.length;
+}
+
+/** Bans lifted after `since` (epoch seconds), for a running jail to forget them. */
+export async function liftedSince(db: Db, since: number): Promise<{ ip: string; jail: string }[]> {
+  const r = await db.query<{ ip: string; jail: string }>(
+    'SELECT host(ip) AS ip, jail FROM bans WHERE lifted_at > to_timestamp($1) AND NOT own', [since]);
+  return r.rows;
 }
 
 /** Addresses banned now (outside offenders, not lifted, not expired), the longest ban per address. */

@@ -4,9 +4,17 @@
 // steady attacker still reaches maxretry. Tickets whose last failure is older than findtime go.
 import { pyRound } from './expr.js';
 
-interface Ticket { first: number; last: number; retry: number; lines: string[] }
+interface Ticket { first: number; last: number; retry: number; failures: number; lines: string[] }
 
-export interface FailureCount { retry: number; first: number; last: number; lines: string[] }
+export interface FailureCount {
+  /** The weighted, rescaled count compared with maxretry. */
+  retry: number;
+  /** Failures actually seen (fail2ban's `failures` tag). */
+  failures: number;
+  first: number;
+  last: number;
+  lines: string[];
+}
 
 export class FailureTracker {
   private tickets = new Map<string, Ticket>();
@@ -23,7 +31,7 @@ export class FailureTracker {
     let t = this.tickets.get(fid);
     if (!t) {
       if (this.tickets.size >= this.maxTickets) this.evictOldest();
-      t = { first: time, last: time, retry: count, lines: lines.slice(-this.maxLines) };
+      t = { first: time, last: time, retry: count, failures: 1, lines: lines.slice(-this.maxLines) };
       this.tickets.set(fid, t);
       return t.retry;
     }
@@ -38,6 +46,7 @@ export class FailureTracker {
     this.tickets.delete(fid);
     this.tickets.set(fid, t);
     t.retry += count;
+    t.failures++;
     t.lines.push(...lines);
     if (t.lines.length > this.maxLines) t.lines.splice(0, t.lines.length - this.maxLines);
     return t.retry;

@@ -32,7 +32,7 @@ export interface Ban {
   user: string | null;
 }
 
-interface BookEntry { count: number; at: number; bantime: number }
+interface BookEntry { count: number; at: number; bantime: number; lifted: boolean }
 
 /**
  * Past bans per address and jail, shared by the jails of one runner (overalljails looks across
@@ -41,11 +41,11 @@ interface BookEntry { count: number; at: number; bantime: number }
 export class BanBook {
   private byIp = new Map<string, Map<string, BookEntry>>();
 
-  record(ip: string, jail: string, at: number, bantime: number, count: number): void {
+  record(ip: string, jail: string, at: number, bantime: number, count: number, lifted = false): void {
     let m = this.byIp.get(ip);
     if (!m) this.byIp.set(ip, (m = new Map()));
     const prev = m.get(jail);
-    if (!prev || prev.at <= at) m.set(jail, { count, at, bantime });
+    if (!prev || prev.at <= at) m.set(jail, { count, at, bantime, lifted });
   }
 
   /** Like fail2ban's Fail2BanDb.getBan: the latest ban (count, time) in a jail, or summed over all jails. */
@@ -57,15 +57,21 @@ export class BanBook {
     return { count: rows.reduce((s, [, e]) => s + e.count, 0), at: Math.max(...rows.map(([, e]) => e.at)) };
   }
 
+  /** An operator lifted the ban (it still counts for bantime.increment). */
+  lift(ip: string, jail: string): void {
+    const e = this.byIp.get(ip)?.get(jail);
+    if (e) e.lifted = true;
+  }
+
   isBanned(ip: string, jail: string, at: number): boolean {
     const e = this.byIp.get(ip)?.get(jail);
-    return !!e && (e.bantime < 0 || e.at + e.bantime > at);
+    return !!e && !e.lifted && (e.bantime < 0 || e.at + e.bantime > at);
   }
 
   /** Forgets entries older than `before` that no longer ban (bounded memory over months of running). */
   purge(before: number): void {
     for (const [ip, m] of this.byIp) {
-      for (const [j, e] of m) if (e.at < before && e.bantime >= 0 && e.at + e.bantime < before) m.delete(j);
+      for (const [j, e] of m) if (e.at < before && (e.lifted || (e.bantime >= 0 && e.at + e.bantime < before))) m.delete(j);
       if (!m.size) this.byIp.delete(ip);
     }
   }
@@ -113,7 +119,7 @@ export class Jail {
     this.stats.bans++;
     const user = f.captures.user ?? f.captures.users ?? null;
     return {
-      jail: c.name, ip, fid, time, bantime, banCount, failures: Math.round(ticket.retry), lines: ticket.lines,
+      jail: c.name, ip, fid, time, bantime, banCount, failures: ticket.failures, lines: ticket.lines,
       user: Array.isArray(user) ? user.join(',') : user,
     };
   }

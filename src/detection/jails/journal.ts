@@ -65,6 +65,11 @@ export function formatJournalEntry(e: Json): JournalEntry | null {
   };
 }
 
+/** The options actually given: an undefined value must not override a default. */
+export function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export class JournalFollower {
   readonly stats: JournalStats = { entries: 0, malformed: 0, oversized: 0, restarts: 0 };
   private child: ChildProcess | null = null;
@@ -76,7 +81,7 @@ export class JournalFollower {
 
   constructor(private onEntries: (entries: JournalEntry[]) => void | Promise<void>, opts: JournalOptions = {}, private onError: (e: Error) => void = () => undefined) {
     this.cursor = opts.afterCursor ?? null;
-    this.opts = { journalctl: 'journalctl', matches: [], files: [], fromStart: false, maxLineBytes: 1 << 20, restartMs: 2000, ...opts };
+    this.opts = { journalctl: 'journalctl', matches: [], files: [], fromStart: false, maxLineBytes: 1 << 20, restartMs: 2000, ...defined(opts) };
   }
 
   get lastCursor(): string | null { return this.cursor; }

@@ -13,7 +13,7 @@ import type { JailConfig } from './config.js';
 import { BanBook, Jail, type Ban, type JailStats } from './jail.js';
 import { FileFollower, type FilePosition } from './tail.js';
 import { JournalFollower } from './journal.js';
-import { activeBans, loadBanBook, loadPositions, recordBan, savePosition } from './banstore.js';
+import { activeBans, liftedSince, loadBanBook, loadPositions, recordBan, savePosition } from './banstore.js';
 import { toIpset, toNftables } from './export.js';
 
 /** Told about every ban of an outside offender after it is recorded (outbound reports). */
@@ -53,6 +53,7 @@ export class JailRunner {
   private exportTimer: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private now: () => number;
+  private liftsSeen = 0;
 
   constructor(private desk: Desk, private jails: JailConfig[], private opts: RunnerOptions = {}) {
     this.now = opts.now ?? (() => Date.now() / 1000);
@@ -61,6 +62,7 @@ export class JailRunner {
   async start(): Promise<void> {
     const enabled = this.jails.filter((j) => j.enabled);
     const purge = Math.max(0, ...enabled.map((j) => j.dbpurgeage));
+    this.liftsSeen = this.now();
     await loadBanBook(this.desk.db, this.book, this.now() - purge);
     for (const cfg of enabled) {
       const jail = new Jail(cfg, this.book);
@@ -182,7 +184,15 @@ export class JailRunner {
     }));
   }
 
+  /** Forgets bans lifted by an operator since the last look, so that their addresses count again. */
+  async syncLifts(): Promise<void> {
+    const since = this.liftsSeen;
+    this.liftsSeen = this.now();
+    for (const l of await liftedSince(this.desk.db, since - 1)) this.book.lift(l.ip, l.jail);
+  }
+
   private async savePositions(): Promise<void> {
+    await this.syncLifts();
     for (const { jail, sources } of this.running) {
       for (const s of sources) { const st = s.state(); if (st) await savePosition(this.desk.db, jail.config.name, s.name, st); }
     }

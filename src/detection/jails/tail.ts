@@ -6,6 +6,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { defined } from './journal.js';
 
 export interface FollowOptions {
   /** Read a file that exists at start from its beginning (default: from its end, like tail -n0). */
@@ -40,14 +41,16 @@ export class FileFollower {
   private opts: Required<FollowOptions>;
 
   constructor(readonly path: string, private onLines: (lines: string[]) => void | Promise<void>, opts: FollowOptions = {}, private onError: (e: Error) => void = () => undefined) {
-    this.opts = { fromStart: false, pollMs: 500, drainMs: 5000, maxLineBytes: 65536, resume: null, ...opts };
+    this.opts = { fromStart: false, pollMs: 500, drainMs: 5000, maxLineBytes: 65536, resume: null, ...defined(opts) };
   }
 
   /** The offset after the last complete line handed over (a partial line is read again on resume). */
   position(): FilePosition | null {
     const c = this.current;
-    return c && { dev: c.dev, ino: c.ino, pos: c.pos - c.partialLen };
+    return c ? { dev: c.dev, ino: c.ino, pos: c.pos - c.partialLen } : this.finalPosition;
   }
+
+  private finalPosition: FilePosition | null = null;
 
   async start(): Promise<void> {
     await this.openCurrent(!this.opts.fromStart);
@@ -86,6 +89,7 @@ export class FileFollower {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.watcher?.close();
+    this.finalPosition = this.position();
     for (const r of [...this.retired, ...(this.current ? [this.current] : [])]) await r.fh.close().catch(() => undefined);
     this.retired = [];
     this.current = null;
