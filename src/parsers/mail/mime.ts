@@ -32,10 +32,22 @@ export class MimePart {
   private decoded?: Buffer;
   private textCache?: string;
 
-  constructor(readonly headers: Header[], private readonly rawBody: Buffer, readonly depth: number, private readonly budget: Budget) {
+  constructor(readonly headers: Header[], private readonly rawBody: Buffer, readonly depth: number, budget: Budget) {
     const ct = parseHeaderValue(this.header('content-type') ?? '');
     this.type = ct.value.toLowerCase() || 'text/plain';
     this.params = ct.params;
+    const estimate = this.encoding === 'base64' ? (rawBody.length * 3) >> 2 : rawBody.length;
+    this.oversized = !this.isMultipart && estimate > budget.limits.maxPartBytes;
+    if (this.oversized) {
+      budget.skipped.push(`part ${this.type}${this.filename ? ` (${this.filename})` : ''} of about ${estimate} bytes exceeds the ${budget.limits.maxPartBytes}-byte part limit; not parsed`);
+    }
+  }
+
+  /** Larger than the part limit: its body reads as empty. */
+  readonly oversized: boolean;
+
+  private get encoding(): string {
+    return (this.header('content-transfer-encoding') ?? '').trim().toLowerCase();
   }
 
   /** First value of a header, unfolded, encoded-words decoded. */
@@ -70,10 +82,8 @@ export class MimePart {
   /** The body with its transfer encoding undone; empty when the part was too large to decode. */
   body(): Buffer {
     if (this.decoded) return this.decoded;
-    const enc = (this.header('content-transfer-encoding') ?? '').trim().toLowerCase();
-    const estimate = enc === 'base64' ? (this.rawBody.length * 3) >> 2 : this.rawBody.length;
-    if (estimate > this.budget.limits.maxPartBytes) {
-      this.budget.skipped.push(`part ${this.type}${this.filename ? ` (${this.filename})` : ''} of about ${estimate} bytes exceeds the ${this.budget.limits.maxPartBytes}-byte part limit; not parsed`);
+    const enc = this.encoding;
+    if (this.oversized) {
       this.decoded = Buffer.alloc(0);
     } else if (enc === 'base64') {
       this.decoded = Buffer.from(this.rawBody.toString('latin1'), 'base64');

@@ -53,7 +53,7 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
   const inds = extractIndicators(norm);
   if (inds.length === 0) return [];
   const roles = lineRoles(norm);
-  const origin = receivedOrigin(norm, roles, opts);
+  const { origin, ownIps } = receivedChain(norm, roles, opts);
   const linesWithIndicators = new Set(inds.map((i) => i.line));
 
   const scored: Scored[] = [];
@@ -69,7 +69,7 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       if (REFERENCE_DOMAINS.has(base)) score -= 10;
       if (opts.reporterDomain && base === opts.reporterDomain) score -= 10;
     }
-    if (ind.kind === 'ip' && opts.relayIps?.has(ind.value)) score -= 10;
+    if (ind.kind === 'ip' && (opts.relayIps?.has(ind.value) || ownIps.has(ind.value))) score -= 10;
     const role = roles[ind.line];
     if (role === 'whois') score -= 10;
     else if (role === 'signature') score -= 5;
@@ -105,8 +105,8 @@ function lineRoles(norm: NormalisedText): Role[] {
   return roles;
 }
 
-/** The pasted Received: chain's delivering hop, with the lines of its header. */
-function receivedOrigin(norm: NormalisedText, roles: Role[], opts: EvidenceOptions): { hop: Hop; lines: Set<number> } | undefined {
+/** The pasted Received: chain's delivering hop (with the lines of its header), and the reporter's own relays. */
+function receivedChain(norm: NormalisedText, roles: Role[], opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string> } {
   const blocks: Array<{ hop: Hop; lines: Set<number> }> = [];
   for (let i = 0; i < norm.lines.length; i++) {
     if (roles[i] !== 'received' || !/^\s*received:/i.test(norm.lines[i])) continue;
@@ -115,14 +115,14 @@ function receivedOrigin(norm: NormalisedText, roles: Role[], opts: EvidenceOptio
     for (let j = i + 1; j < norm.lines.length && roles[j] === 'received' && !/^\s*received:/i.test(norm.lines[j]); j++) { v += ' ' + norm.lines[j].trim(); lines.add(j); }
     blocks.push({ hop: parseReceived(v), lines });
   }
-  if (blocks.length === 0) return undefined;
   const own = (h: Hop) => {
     if (h.ip && opts.relayIps?.has(h.ip)) return true;
     const d = opts.reporterDomain;
     return !!d && !!h.fromHost && (h.fromHost === d || h.fromHost.endsWith('.' + d));
   };
+  const ownIps = new Set(blocks.filter((b) => b.hop.ip && own(b.hop)).map((b) => b.hop.ip!));
   const hop = originHop(blocks.map((b) => b.hop), own);
-  return hop ? blocks.find((b) => b.hop === hop) : undefined;
+  return { origin: hop ? blocks.find((b) => b.hop === hop) : undefined, ownIps };
 }
 
 /** The nearest cue word before the hit and right after it on the same line. */

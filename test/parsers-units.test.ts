@@ -1,0 +1,176 @@
+// The pieces under the format modules: charsets, encoded words, indicator extraction and
+// refanging, the X-ARF and Shadowserver classification tables, CSV streaming, the stand-alone
+// inventory matcher.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import iconv from 'iconv-lite';
+import { decodeText, decodeIso2022jp } from '../src/parsers/mail/charset.js';
+import { decodeWords, parseHeaderValue } from '../src/parsers/mail/mime.js';
+import { extractIndicators, normaliseText } from '../src/parsers/text/indicators.js';
+import { classifyText, detectLanguage, forwardConsent } from '../src/parsers/text/classify.js';
+import { findSubjects } from '../src/parsers/text/evidence.js';
+import { xarfType } from '../src/parsers/xarf/index.js';
+import { classifyReport } from '../src/parsers/shadowserver/schema.js';
+import { csvEvents, reportTypeOf } from '../src/parsers/index.js';
+import { ownedMatcher } from '../src/parsers/ours.js';
+import { TAXONOMY } from '../src/events/event.js';
+
+const JA = '迷惑メールの送信元について、ｶﾀｶﾅも。';
+
+test('ISO-2022-JP, Shift_JIS, EUC-JP and UTF-8 decode, labelled or sniffed', () => {
+  const jis = Buffer.from('1b24424c424f472561213c256b244e41773f2e3835244b24442424244621221b2849364036451b2442246221231b2842', 'hex');
+  assert.equal(decodeIso2022jp(jis), JA);
+  assert.equal(decodeText(jis, 'ISO-2022-JP'), JA);
+  assert.equal(decodeText(jis), JA, 'escape sequences are recognised without a label');
+  for (const cs of ['Shift_JIS', 'EUC-JP']) {
+    const bytes = iconv.encode(JA, cs);
+    assert.equal(decodeText(bytes, cs), JA, cs);
+    assert.equal(decodeText(bytes), JA, `${cs} sniffed`);
+  }
+  assert.equal(decodeText(Buffer.from(JA), 'iso-8859-1'), JA, 'UTF-8 mislabelled as Latin-1');
+  assert.equal(decodeText(Buffer.from('caf\xe9', 'latin1'), 'iso-8859-1'), 'café');
+});
+
+test('encoded words: split ISO-2022-JP characters, Q encoding, RFC 2231 parameters', () => {
+  // One ISO-2022-JP string cut in the middle of a character across two encoded words.
+  const bytes = Buffer.from('\x1b$B%U%#%C%7%s%0\x1b(B', 'latin1');
+  const a = bytes.subarray(0, 6).toString('base64'), b = bytes.subarray(6).toString('base64');
+  assert.equal(decodeWords(`=?ISO-2022-JP?B?${a}?= =?ISO-2022-JP?B?${b}?=`), 'フィッシング');
+  assert.equal(decodeWords('=?utf-8?Q?abuse_report_=E2=80=93_203.0.113.1?= (fwd)'), 'abuse report – 203.0.113.1 (fwd)');
+  assert.equal(parseHeaderValue("attachment; filename*=UTF-8''%E5%A0%B1%E5%91%8A.csv").params.filename, '報告.csv');
+  assert.equal(parseHeaderValue('text/plain; name*0="2026-11-25-scan"; name*1="_ntp.csv"').params.name, '2026-11-25-scan_ntp.csv');
+});
+
+test('defanged and full-width indicators are restored and marked', () => {
+  const n = normaliseText('hxxps://evil[.]example/login\nhxxp://bad(dot)example[:]8080/x\n１９２．０．２．８０\nmail: someone[at]example.org\nplain 198.51.100.1');
+  const found = extractIndicators(n).map((i) => [i.kind, i.value, i.defanged]);
+  assert.deepEqual(found, [
+    ['url', 'https://evil.example/login', true],
+    ['url', 'http://bad.example:8080/x', true],
+    ['ip', '192.0.2.80', false],
+    ['email', 'someone@example.org', true],
+    ['ip', '198.51.100.1', false],
+  ]);
+});
+
+test('indicator extraction skips versions, file names, times and networks', () => {
+  const text = 'OpenSSH 8.9.1.2.3 on sshd.conf at 08:01:12, see index.php; net 203.0.113.0/24 and 2001:db8::/32; host 2001:db8::5 port 203.0.113.9:8443 and fe80::1';
+  const found = extractIndicators(normaliseText(text));
+  assert.deepEqual(found.map((i) => [i.kind, i.value, i.network ?? false, i.port ?? null]), [
+    ['ip', '203.0.113.0', true, null],
+    ['ip', '2001:db8::', true, null],
+    ['ip', '2001:db8::5', false, null],
+    ['ip', '203.0.113.9', false, 8443],
+    ['ip', 'fe80::1', false, null],
+  ]);
+});
+
+test('the reported resource is told apart from victims, relays, whois and the reporter', () => {
+  const text = [
+    'Our web server 198.51.100.7 was attacked from 203.0.113.45 again.',
+    'inetnum: 203.0.113.0 - 203.0.113.255',
+    'NetRange: 192.0.2.0 - 192.0.2.255',
+    'Received: from relay.reporter.example (relay.reporter.example [198.51.100.2]) by mx.reporter.example',
+    'Details on https://www.reporter.example/incident/55',
+  ].join('\n');
+  const pick = (isOurs: (r: string) => boolean) => findSubjects(text, { isOurs, reporterDomain: 'reporter.example' }).map((s) => s.ip ?? s.url);
+  assert.deepEqual(pick(() => false), ['203.0.113.45']);
+  // The inventory outranks the words: a resource the desk hosts is what the report is about.
+  assert.deepEqual(pick((r) => r === '203.0.113.45'), ['203.0.113.45']);
+  assert.deepEqual(pick(() => true).sort(), ['198.51.100.7', '203.0.113.45'], 'whois ranges, relays and the reporter own site stay out');
+});
+
+test('classification, consent and language from the words of a report', () => {
+  assert.equal(classifyText('不正アクセスについて', 'Failed password for root from 203.0.113.1\n総当たり攻撃')?.type, 'brute-force');
+  assert.equal(classifyText('Phishing site', 'a fake login page')?.type, 'phishing');
+  assert.deepEqual(classifyText('商標権侵害のご連絡', '偽ブランド品'), { type: 'copyright', identifier: 'trademark' });
+  assert.equal(classifyText('hello', 'nothing to see'), null);
+  assert.equal(forwardConsent('ログは契約者様へ転送していただいて構いません。'), true);
+  assert.equal(forwardConsent('契約者様への転送はご遠慮ください。'), false);
+  assert.equal(forwardConsent('Please do not\nforward our logs.'), false);
+  assert.equal(forwardConsent('Regards'), null);
+  assert.equal(detectLanguage('貴社のサーバーから攻撃を受けています。'), 'ja');
+  assert.equal(detectLanguage('Your server attacks us.'), 'en');
+  assert.equal(detectLanguage('203.0.113.1 ...'), null);
+});
+
+test('every X-ARF v4 category/type maps into the RSIT taxonomy', () => {
+  const spec: Record<string, string[]> = {
+    messaging: ['spam', 'bulk_messaging', 'phishing', 'social-engineering', 'malware-distribution', 'harassment', 'spoofing', 'other'],
+    connection: ['ddos', 'ddos_amplification', 'port-scan', 'port_scan', 'brute-force', 'login_attack', 'auth_failure', 'exploit-attempt', 'unauthorized-access', 'ssh-attack', 'rdp-attack', 'vpn-abuse', 'proxy-abuse', 'bot', 'infected_host', 'reconnaissance', 'scraping', 'sql_injection', 'vuln_scanning', 'vulnerability-scan', 'other'],
+    content: ['phishing', 'phishing-site', 'malware', 'malware-distribution', 'c2-server', 'defacement', 'fraud', 'fake-shop', 'fake-lottery', 'fake-pharmacy', 'illegal-content', 'csam', 'csem', 'exposed_data', 'brand_infringement', 'remote_compromise', 'suspicious_registration', 'other'],
+    infrastructure: ['compromised-host', 'compromised-server', 'compromised_server', 'botnet-member', 'botnet', 'bot', 'open-resolver', 'open-relay', 'vulnerable-service', 'other'],
+    copyright: ['copyright', 'dmca', 'file-sharing', 'p2p', 'stream-ripping', 'cyberlocker', 'trademark', 'link-site', 'ugc-platform', 'usenet', 'other'],
+    vulnerability: ['cve', 'misconfiguration', 'exposed-credentials', 'exposed-data', 'weak-crypto', 'missing-patch', 'insecure-default', 'information-leak', 'open', 'open_service', 'other'],
+    reputation: ['blocklist', 'threat-intel', 'threat_intelligence', 'bad-reputation', 'spam-source', 'malware-source', 'attack-source', 'abuse-history', 'other'],
+  };
+  const other: string[] = [];
+  for (const [category, types] of Object.entries(spec)) {
+    for (const type of types) {
+      const t = xarfType(category, type);
+      assert.ok(t in TAXONOMY, `${category}/${type} -> ${t}`);
+      if (t === 'other') other.push(`${category}/${type}`);
+    }
+  }
+  assert.deepEqual(other, ['connection/other', 'content/suspicious_registration', 'content/other']);
+  assert.equal(xarfType('connection', 'login_attack'), 'brute-force');
+  assert.equal(xarfType('content', 'csam'), 'violence');
+});
+
+test('Shadowserver families classify per the report schema', () => {
+  const cases: Array<[string, string, string]> = [
+    ['scan_ntp', 'vulnerable-system', 'open-ntp'],
+    ['scan6_rdp', 'vulnerable-system', 'open-rdp'],
+    ['scan_ssdp', 'ddos-amplifier', 'open-ssdp'],
+    ['scan_http_vulnerable', 'vulnerable-system', 'vulnerable-http'],
+    ['event4_sinkhole_http', 'infected-system', 'sinkhole'],
+    ['event6_sinkhole', 'infected-system', 'sinkhole'],
+    ['event4_honeypot_brute_force', 'brute-force', 'honeypot-brute-force'],
+    ['event4_honeypot_darknet', 'scanner', 'darknet'],
+    ['event4_honeypot_http_scan', 'scanner', 'http-scanner'],
+    ['event4_ddos_participant', 'ddos', 'ddos-participant'],
+    ['compromised_website', 'system-compromise', 'compromised-website'],
+    ['blocklist', 'blacklist', 'blacklisted-ip'],
+    ['device_id', 'undetermined', 'device-id'],
+    ['some_future_report', 'undetermined', 'some-future-report'],
+  ];
+  for (const [report, type, identifier] of cases) assert.deepEqual(classifyReport(report), { type, identifier }, report);
+  assert.equal(reportTypeOf('/in/2026-11-25-event4_honeypot_brute_force-asia-jp-123-asn.csv'), 'event4_honeypot_brute_force');
+  assert.equal(reportTypeOf('events.csv'), undefined);
+});
+
+test('a CSV feed of 300,000 rows streams in batches with bounded memory', async () => {
+  const rows = 300_000;
+  async function* feed() {
+    yield '"timestamp","ip","protocol","port","hostname","tag","asn","geo","region","city"\n';
+    for (let i = 0; i < rows; i += 1000) {
+      let chunk = '';
+      for (let k = i; k < i + 1000; k++) chunk += `"2026-11-25 00:14:02","10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}","udp",123,,"ntp",64500,"JP","TOKYO","CHIYODA"\n`;
+      yield chunk;
+    }
+  }
+  global.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  let n = 0, peak = 0, last = '';
+  for await (const batch of csvEvents(feed(), { filename: '2026-11-25-scan_ntp-x-y.csv' })) {
+    n += batch.length;
+    last = batch[batch.length - 1]['source.ip']!;
+    if (n % 50_000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - before);
+  }
+  assert.equal(n, rows);
+  assert.equal(last, '10.4.147.223');
+  assert.ok(peak < 150 * 1024 * 1024, `heap grew by ${peak} bytes`);
+});
+
+test('the stand-alone inventory matcher honours netblocks, names and validity', () => {
+  const ours = ownedMatcher([
+    { resource: '203.0.113.0/24' }, { resource: '2001:db8:1234::/48' },
+    { resource: 'example-bank.jp', validFrom: '2026-11-01' },
+  ]);
+  assert.equal(ours('203.0.113.45'), true);
+  assert.equal(ours('203.0.114.1'), false);
+  assert.equal(ours('2001:db8:1234:5::25'), true);
+  assert.equal(ours('https://secure-login.example-bank.jp/verify/'), true);
+  assert.equal(ours('secure-login.example-bank.jp', new Date('2026-10-01')), false, 'not yet assigned then');
+  assert.equal(ours('notexample-bank.jp'), false);
+});
