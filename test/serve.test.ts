@@ -18,6 +18,8 @@ function startServe(args: string[], env: NodeJS.ProcessEnv = process.env) {
     });
     p.on('exit', (code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
   });
+  // A desk that is expected to refuse to start never serves: its rejection is read through `exited`.
+  url.catch(() => undefined);
   const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
   return { p, url, exited, stderr: () => stderr };
 }
