@@ -7,6 +7,7 @@ import { systemRoutes } from './system.js';
 import { inventoryRoutes } from './inventory.js';
 import { blocklistRoutes } from './blocklists.js';
 import { reportRoutes } from './reports.js';
+import { uiRoutes } from './ui.js';
 import { caseRoutes } from './cases.js';
 
 export interface RouteContext { desk: Desk; requireRole: RequireRole }
@@ -16,6 +17,7 @@ export const routes: RoutePlugin[] = [
   systemRoutes,
   inventoryRoutes,
   reportRoutes,
+  uiRoutes,
   banRoutes,
   blocklistRoutes,
   caseRoutes,
