@@ -78,6 +78,8 @@ export async function composeXarfMail(report: XarfLoginAttack, from: string, to:
     text,
     attachments: [{ filename: 'xarf.json', contentType: 'application/json; charset=utf-8', content: JSON.stringify(report, null, 2) }],
   });
-  const raw = await new Promise<Buffer>((resolve, reject) => mail.compile().build((err, msg) => (err ? reject(err) : resolve(msg))));
+  const built = await new Promise<Buffer>((resolve, reject) => mail.compile().build((err, msg) => (err ? reject(err) : resolve(msg))));
+  // The composer writes header names in its own case ("X-Xarf"); X-ARF readers look for "X-XARF".
+  const raw = Buffer.from(built.toString('latin1').replace(/^X-Xarf:/m, 'X-XARF:'), 'latin1');
   return { raw, messageId };
 }
