@@ -77,7 +77,8 @@ export const blocklistsSync: Command = {
 
 Checks every configured list that is due (--all: every list), keeps the previous copy of a list
 whose download fails or comes back empty or cut short, records listings and delistings, and runs
-the DNSBL checks. Events for listings the playbooks act on go to the desk when it runs.`,
+the DNSBL checks. Listings the playbooks act on (and their delistings) go to the desk as events
+through intake, as \`madoguchi serve\` does on its schedule.`,
   async run(ctx, argv) {
     const { values } = parseArgs({ args: argv, options: {
       json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, list: { type: 'string', multiple: true },
