@@ -9,7 +9,8 @@ import type { Db } from '../store/db.js';
 import { insertEvents, prepareEvent, storable, type EventRow } from './events-store.js';
 import { GroupCommit } from './group-commit.js';
 import { identify, type ReportIdentity } from './identity.js';
-import { compressRaw, insertChunks, readRaw, syncEmbeddedWal } from './raw-store.js';
+import { compressRaw, insertChunks, readRaw, streamRaw, syncEmbeddedWal } from './raw-store.js';
+import { processFeed } from './feed.js';
 import { runSinks, type SinkContext, type StoredEvent } from './sinks.js';
 
 export type Channel = 'http' | 'smtp' | 'imap' | 'file' | 'cli';
@@ -102,8 +103,9 @@ export async function processReport(desk: Desk, reportId: number, maxSize = desk
     'SELECT sha256, size, status, channel, content_type, meta FROM reports WHERE id = $1', [reportId]);
   const row = r.rows[0];
   if (!row) throw new Error(`no report ${reportId}`);
-  const meta = { ...row.meta, contentType: row.content_type ?? undefined };
+  const meta: IntakeMeta = { ...row.meta, contentType: row.content_type ?? undefined };
   const target = { reportId, channel: row.channel, replace: true, reparse: row.status !== 'received' };
+  if (meta.feed) return processFeed(desk, target, streamRaw(desk.db, row.sha256), String(meta.filename ?? ''));
   if (Number(row.size) > maxSize) {
     return finish(desk, { ...target, status: 'quarantined', parser: null, reason: `${row.size} bytes exceed intake.max_report_size (${maxSize})`, parsed: null, rows: [] });
   }

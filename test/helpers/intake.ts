@@ -48,3 +48,16 @@ export async function openTestDesk(store: TestStore, configure?: (c: Config) => 
   const desk = await openDesk(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), await store.open());
   return { ...desk, async close() { await intakeIdle(desk); desk.attribution.close(); await desk.db.close(); } };
 }
+
+const NTP_HEADER = '"timestamp","ip","protocol","port","hostname","tag","asn","geo","region","city","naics","sic","sector","severity","version","stratum","response_size","amplification"\n';
+
+/** A Shadowserver scan_ntp report of `rows` rows, addresses cycling through 203.0.113.0/24 and 198.51.100.0/24. */
+export function* shadowserverRows(rows: number): Generator<string> {
+  yield NTP_HEADER;
+  for (let i = 0; i < rows; i++) {
+    const net = i % 2 ? '198.51.100' : '203.0.113';
+    yield `"2026-11-25 00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}","${net}.${i % 256}","udp",123,"ntp${i}.example","ntp-monitor",64500,"JP","TOKYO","CHIYODA",518210,0,"Hosting","medium",4,2,4680,"556.17"\n`;
+  }
+}
+
+export const SHADOWSERVER_NAME = '2026-11-25-scan_ntp-asia-jp-asn64500.csv';

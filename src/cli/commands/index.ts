@@ -1,5 +1,7 @@
 // Every CLI command, in the order `madoguchi --help` lists them. One line per command module.
 import type { Command } from '../command.js';
+import { ingest } from './ingest.js';
+import { reparse } from './reparse.js';
 import { jailCommands } from './jails.js';
 import { blocklistCommands } from './blocklists.js';
 import { serve } from './serve.js';
@@ -18,7 +20,12 @@ export const commands: Command[] = [
   apikeyCreate,
   apikeyRevoke,
   parse,
+  ingest,
+  reparse,
   regex,
   ...blocklistCommands,
   ...jailCommands,
+  ...caseCommands,
+  auditVerify,
+  stats,
 ];
