@@ -144,10 +144,10 @@ function headerEnd(buf: Buffer): { head: number; body: number } {
   // A part that starts with a blank line has no headers.
   if (buf[0] === 0x0a) return { head: 0, body: 1 };
   if (buf[0] === 0x0d && buf[1] === 0x0a) return { head: 0, body: 2 };
-  const lf = buf.indexOf('\n\n');
-  const crlf = buf.indexOf('\r\n\r\n');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { head: crlf, body: crlf + 4 };
-  if (lf >= 0) return { head: lf, body: lf + 2 };
+  for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, nl + 1)) {
+    if (buf[nl + 1] === 0x0a) return { head: buf[nl - 1] === 0x0d ? nl - 1 : nl, body: nl + 2 };
+    if (buf[nl + 1] === 0x0d && buf[nl + 2] === 0x0a) return { head: buf[nl - 1] === 0x0d ? nl - 1 : nl, body: nl + 3 };
+  }
   return { head: buf.length, body: buf.length };
 }
 

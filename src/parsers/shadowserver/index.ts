@@ -1,8 +1,8 @@
 // Shadowserver reports (and other CSV feeds): one event per row, read as a stream so a report
 // of millions of rows never sits in memory. The report type comes from the file name
 // (YYYY-MM-DD-<type>-<org...>.csv); without one, from the columns.
-import { Readable } from 'node:stream';
-import { parse as csvParser } from 'csv-parse';
+import type { Readable } from 'node:stream';
+import { csvRecords } from './csv.js';
 import { classify, type Event } from '../../events/event.js';
 import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
 import type { FormatParser } from '../format.js';
@@ -31,17 +31,15 @@ export interface CsvOptions {
  * per the report schema; other CSVs with an address or URL column become `other` events.
  */
 export async function* csvEvents(input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | Readable, opts: CsvOptions = {}, batchSize = 1000): AsyncGenerator<Event[]> {
-  const parser = csvParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true, max_record_size: opts.maxRecordBytes ?? 1024 * 1024 });
-  const source = input instanceof Readable ? input : Readable.from(input, { objectMode: false });
-  source.on('error', (e) => parser.destroy(e));
-  source.pipe(parser);
   let plan: RowPlan | undefined;
   let batch: Event[] = [];
-  for await (const row of parser as AsyncIterable<string[]>) {
-    if (!plan) { plan = planFor(row, opts.filename); continue; }
-    const e = plan.map(row);
-    if (e) batch.push(e);
-    if (batch.length >= batchSize) { yield batch; batch = []; }
+  for await (const records of csvRecords(input as AsyncIterable<Uint8Array | string>, opts.maxRecordBytes)) {
+    for (const row of records) {
+      if (!plan) { plan = planFor(row, opts.filename); continue; }
+      const e = plan.map(row);
+      if (e) batch.push(e);
+      if (batch.length >= batchSize) { yield batch; batch = []; }
+    }
   }
   if (batch.length) yield batch;
 }
@@ -65,12 +63,14 @@ function planFor(header: string[], filename?: string): RowPlan {
     // Industry codes are 0 when unknown.
     steps.push({ i, key, conv: m ? m[1] : 'text', zeroIsEmpty: /(?:^|_)(?:naics|sic)$/.test(c) });
   });
-  const base: Event = classify({ 'feed.name': report, 'feed.provider': shadowserver ? 'Shadowserver' : 'csv' }, cls.type, cls.identifier);
+  const base = Object.entries(classify({ 'feed.name': report, 'feed.provider': shadowserver ? 'Shadowserver' : 'csv' }, cls.type, cls.identifier));
   return {
     map(row) {
-      const e: Event = { ...base };
+      // Keys assigned one by one: an object spread followed by many new keys is 100 times slower in V8.
+      const e: Event = {};
+      for (const [k, v] of base) (e as Record<string, unknown>)[k] = v;
       for (const s of steps) {
-        const raw = row[s.i];
+        const raw = row[s.i]?.trim();
         if (raw === undefined || raw === '' || (s.zeroIsEmpty && raw === '0')) continue;
         const v = convert(raw, s.conv);
         if (v !== undefined) (e as Record<string, unknown>)[s.key] = v;

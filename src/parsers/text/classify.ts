@@ -22,26 +22,46 @@ const RULES: Rule[] = [
   { type: 'unauthorised-information-access', re: /unauthori[sz]ed access|不正アクセス/gi, weight: 0.5 },
 ];
 
-/** The classification type and identifier with the most evidence; subject words count three times. */
-export function classifyText(subject: string, body: string): { type: string; identifier?: string } | null {
-  let best: { rule: Rule; score: number } | null = null;
-  for (const rule of RULES) {
-    const inSubject = subject.match(rule.re)?.length ?? 0;
-    const inBody = Math.min(body.match(rule.re)?.length ?? 0, 4);
-    const score = (inSubject * 3 + inBody) * (rule.weight ?? 1);
-    if (score > 0 && (!best || score > best.score)) best = { rule, score };
+// All rules as one alternation with a named group each: one pass over the text instead of one per rule.
+const ALL_RULES = new RegExp(RULES.map((r, i) => `(?<r${i}>${r.re.source})`).join('|'), 'gi');
+
+function ruleCounts(text: string, cap: number): number[] {
+  const counts = new Array<number>(RULES.length).fill(0);
+  for (const m of text.matchAll(ALL_RULES)) {
+    const g = m.groups!;
+    for (let i = 0; i < RULES.length; i++) if (g[`r${i}`] !== undefined) { if (counts[i] < cap) counts[i]++; break; }
   }
-  return best ? { type: best.rule.type, identifier: best.rule.identifier } : null;
+  return counts;
+}
+
+/** The classification type and identifier with the most evidence; subject words count three times. */
+export function classifyText(subject: string, fullBody: string): { type: string; identifier?: string } | null {
+  // What a report is about is said before the pasted logs; counts are capped anyway.
+  const body = fullBody.length > 30000 ? fullBody.slice(0, 30000) : fullBody;
+  const inSubject = ruleCounts(subject, Infinity);
+  const inBody = ruleCounts(body, 4);
+  let best: { rule: Rule; score: number } | null = null;
+  RULES.forEach((rule, i) => {
+    const score = (inSubject[i] * 3 + inBody[i]) * (rule.weight ?? 1);
+    if (score > 0 && (!best || score > best.score)) best = { rule, score };
+  });
+  const b = best as { rule: Rule; score: number } | null;
+  return b ? { type: b.rule.type, identifier: b.rule.identifier } : null;
 }
 
 const FORWARD_NO = /(?:do\s+not|don't|please\s+don't|not\s+to|must\s+not|may\s+not|should\s+not)\s+(?:forward|share|disclose|pass)|not\s+(?:be\s+)?(?:forwarded|shared|disclosed)|without\s+(?:our|my)\s+(?:consent|permission)|confidential|転送(?:は|を)?(?:ご遠慮|お控え|しないで|禁止|不可|お断り|なさらない)|開示(?:は|を)?(?:ご遠慮|お控え|しないで|不可)|提供(?:は|を)?ご遠慮|非開示/i;
 const FORWARD_YES = /(?:may|can|feel\s+free\s+to|are\s+welcome\s+to|you're\s+welcome\s+to|free\s+to)\s+(?:forward|share|pass)|(?:forwarding|sharing)\s+(?:is|this)\s+(?:ok|fine|permitted)|no\s+objection\s+to\s+(?:forward|shar)|転送(?:して|していただいて|頂いて|いただいて)?(?:も)?(?:構いません|かまいません|差し支えありません|問題ありません|結構です|可)|開示(?:して)?(?:も)?(?:構いません|差し支えありません)/i;
 
+const CONSENT = new RegExp(`(?<no>${FORWARD_NO.source})|(?<yes>${FORWARD_YES.source})`, 'i');
+
 /** true / false when the report says whether its evidence may be passed to the customer. */
-export function forwardConsent(text: string): boolean | null {
-  if (FORWARD_NO.test(text)) return false;
-  if (FORWARD_YES.test(text)) return true;
-  return null;
+export function forwardConsent(fullText: string): boolean | null {
+  const text = fullText.length > 30000 ? fullText.slice(0, 30000) : fullText;
+  const m = CONSENT.exec(text);
+  if (!m) return null;
+  if (m.groups!.no !== undefined) return false;
+  // A refusal anywhere after a permission outweighs it.
+  return !FORWARD_NO.test(text.slice(m.index));
 }
 
 const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/g;

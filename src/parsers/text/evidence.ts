@@ -52,12 +52,17 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
   const norm = normaliseText(text);
   const inds = extractIndicators(norm);
   if (inds.length === 0) return [];
-  const roles = lineRoles(norm);
+  const roles = new LineRoles(norm);
   const { origin, ownIps } = receivedChain(norm, roles, opts);
   const linesWithIndicators = new Set(inds.map((i) => i.line));
 
   const scored: Scored[] = [];
+  // A value pasted a thousand times in logs is judged on its first occurrences: the score is a maximum.
+  const seen = new Map<string, number>();
   for (const ind of inds) {
+    const n = (seen.get(ind.value) ?? 0) + 1;
+    seen.set(ind.value, n);
+    if (n > 8) continue;
     if (ind.kind === 'email' || ind.network) continue;
     if (ind.kind === 'ip' && isNonPublicIp(ind.value)) continue;
     const host = ind.kind === 'ip' ? undefined : ind.host!;
@@ -70,7 +75,7 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       if (opts.reporterDomain && base === opts.reporterDomain) score -= 10;
     }
     if (ind.kind === 'ip' && (opts.relayIps?.has(ind.value) || ownIps.has(ind.value))) score -= 10;
-    const role = roles[ind.line];
+    const role = roles.of(ind.line);
     if (role === 'whois') score -= 10;
     else if (role === 'signature') score -= 5;
     else if (role === 'received') score += origin && origin.lines.has(ind.line) && (origin.hop.ip === ind.value || origin.hop.fromHost === ind.value) ? 2 : -3;
@@ -84,35 +89,58 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
 
 type Role = 'whois' | 'received' | 'header' | 'sender-header' | 'signature' | undefined;
 
-function lineRoles(norm: NormalisedText): Role[] {
-  const roles: Role[] = new Array(norm.lines.length);
-  let inReceived = false, inHeader = false;
-  let sig = -1;
-  for (let i = Math.max(0, norm.lines.length - 15); i < norm.lines.length; i++) if (/^--\s?$/.test(norm.lines[i])) sig = i;
-  for (let i = 0; i < norm.lines.length; i++) {
-    const l = norm.lines[i];
-    const continuation = /^[ \t]+\S/.test(l);
-    if (sig >= 0 && i > sig) { roles[i] = 'signature'; continue; }
-    if (/^\s*received:/i.test(l)) { inReceived = true; inHeader = true; roles[i] = 'received'; continue; }
-    if (continuation && inReceived) { roles[i] = 'received'; continue; }
-    inReceived = false;
-    if (SENDER_HEADER.test(l)) { roles[i] = 'sender-header'; inHeader = true; continue; }
-    if (HEADER_LINE.test(l)) { roles[i] = 'header'; inHeader = true; continue; }
-    if (continuation && inHeader) { roles[i] = 'header'; continue; }
-    inHeader = false;
-    if (WHOIS_LINE.test(l) || JPNIC_LINE.test(l) || RANGE.test(l)) roles[i] = 'whois';
+/** What each line is (whois record, pasted header, signature), worked out only for lines that are asked about. */
+class LineRoles {
+  private readonly cache = new Map<number, Role>();
+  private readonly signature: number;
+
+  constructor(private readonly norm: NormalisedText) {
+    let sig = -1;
+    for (let i = Math.max(0, norm.lines.length - 15); i < norm.lines.length; i++) if (/^--\s?$/.test(norm.lines[i])) sig = i;
+    this.signature = sig;
   }
-  return roles;
+
+  of(i: number): Role {
+    let r = this.cache.get(i);
+    if (r === undefined && !this.cache.has(i)) { r = this.compute(i); this.cache.set(i, r); }
+    return r;
+  }
+
+  /** A header line starting with "Received:" (not its continuation lines). */
+  startsReceived(i: number): boolean {
+    return /^\s*received:/i.test(this.norm.lines[i]);
+  }
+
+  private compute(i: number): Role {
+    if (this.signature >= 0 && i > this.signature) return 'signature';
+    const l = this.norm.lines[i];
+    if (/^[ \t]+\S/.test(l)) {
+      // A continuation line belongs to the header it continues (headers fold over a few lines, not hundreds).
+      let h = i - 1;
+      while (h >= 0 && h > i - 30 && /^[ \t]+\S/.test(this.norm.lines[h])) h--;
+      if (h >= 0 && !/^[ \t]/.test(this.norm.lines[h])) {
+        const head = this.of(h);
+        if (head === 'received' || head === 'header') return head;
+        if (head === 'sender-header') return 'header';
+      }
+    }
+    if (this.startsReceived(i)) return 'received';
+    if (SENDER_HEADER.test(l)) return 'sender-header';
+    if (HEADER_LINE.test(l)) return 'header';
+    if (WHOIS_LINE.test(l) || JPNIC_LINE.test(l) || RANGE.test(l)) return 'whois';
+    return undefined;
+  }
 }
 
 /** The pasted Received: chain's delivering hop (with the lines of its header), and the reporter's own relays. */
-function receivedChain(norm: NormalisedText, roles: Role[], opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string> } {
+function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string> } {
   const blocks: Array<{ hop: Hop; lines: Set<number> }> = [];
+  if (!/^\s*received:/im.test(norm.text)) return { ownIps: new Set() };
   for (let i = 0; i < norm.lines.length; i++) {
-    if (roles[i] !== 'received' || !/^\s*received:/i.test(norm.lines[i])) continue;
+    if (!roles.startsReceived(i)) continue;
     const lines = new Set([i]);
     let v = norm.lines[i].replace(/^\s*received:/i, '');
-    for (let j = i + 1; j < norm.lines.length && roles[j] === 'received' && !/^\s*received:/i.test(norm.lines[j]); j++) { v += ' ' + norm.lines[j].trim(); lines.add(j); }
+    for (let j = i + 1; j < norm.lines.length && !roles.startsReceived(j) && roles.of(j) === 'received'; j++) { v += ' ' + norm.lines[j].trim(); lines.add(j); }
     blocks.push({ hop: parseReceived(v), lines });
   }
   const own = (h: Hop) => {

@@ -89,7 +89,8 @@ export const xarf: FormatParser = {
     const parts = mail.parts();
     const doc = jsonPart(parts);
     if (doc) return xarfJsonEvents(doc, sink);
-    const yamlReport = parts.map(yamlOf).find((y) => y !== undefined);
+    let yamlReport: Record<string, unknown> | undefined;
+    for (const p of parts) if ((yamlReport = yamlOf(p))) break;
     if (!yamlReport) return {};
     legacyEvent(yamlReport, mail.subject, sink);
     const from = yamlReport['reported-from'];
@@ -101,7 +102,8 @@ export const xarf: FormatParser = {
 function yamlOf(p: MimePart): Record<string, unknown> | undefined {
   if (!p.type.startsWith('text/') && !p.type.includes('yaml')) return undefined;
   const text = p.text();
-  if (!/^\s*(?:---\s*\n)?[\s\S]{0,2000}?^(?:Report-Type|Reported-From|Category|Source-Type)\s*:/im.test(text)) return undefined;
+  // The report fields come first in an X-ARF YAML part; a log file part is not looked through.
+  if (!/^(?:Report-Type|Reported-From|Category|Source-Type)\s*:/im.test(text.slice(0, 2000))) return undefined;
   let doc: unknown;
   try {
     doc = parseYaml(text, { maxAliasCount: 10 });
