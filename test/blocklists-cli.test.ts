@@ -24,7 +24,7 @@ const DROP = join(work, 'drop.txt');
 writeFileSync(DROP, '; Spamhaus DROP List\n203.0.113.0/26 ; SBL1\nthis is not an address\n');
 
 forEachStore('blocklists CLI', (store) => {
-  test('check prints one JSON line per listed inventory address or range; malformed lines on stderr', { timeout: 120_000 }, async () => {
+  test('check prints one JSON line per listed inventory address or range; malformed lines on stderr', { timeout: 300_000 }, async () => {
     const { args, env } = store().cli();
     const imp = await runCli([...args, 'inventory', 'import', INVENTORY], { env });
     assert.equal(imp.code, 0, imp.stderr);
@@ -50,7 +50,7 @@ forEachStore('blocklists CLI', (store) => {
     assert.match(usage.stderr, /give list files or directories/);
   });
 
-  test('sync from a configured directory, then listings and the report', { timeout: 120_000 }, async () => {
+  test('sync from a configured directory, then listings and the report', { timeout: 300_000 }, async () => {
     const { args, env } = store().cli();
     const config = join(work, `madoguchi-${store().kind}.yaml`);
     writeFileSync(config, `blocklists:\n  sources:\n    - { path: ${JSON.stringify(FIREHOL)}, playbook: act }\n    - { name: drop, path: ${JSON.stringify(DROP)} }\n`);

@@ -83,11 +83,11 @@ forEachStore('blocklist watch', (store) => {
   });
   after(async () => { await http.stop(); await db.close(); rmSync(work, { recursive: true, force: true }); });
 
-  function deps(blocklists: Record<string, unknown>, withDelivery = true): WatchDeps {
+  function deps(blocklists: Record<string, unknown>): WatchDeps {
     const config = loadConfig({ env: {}, overrides: { blocklists } });
     return {
       db, dataDir: store().dataDir, settings: blocklistSettings(config), log: createLogger('silent'),
-      deliver: withDelivery ? async (events, list) => { delivered.push({ list, events }); } : undefined,
+      deliver: async (events, list) => { delivered.push({ list, events }); },
     };
   }
 

@@ -204,6 +204,10 @@ export async function pendingForDesk(db: Db): Promise<{ listed: ListingRow[]; de
   return { listed: listed.rows, delisted: delisted.rows };
 }
 
+export async function setDecision(db: Db, ids: string[], decision: ListingRow['decision']): Promise<void> {
+  await db.query('UPDATE blocklist_listings SET decision = $1 WHERE id = ANY($2::bigint[])', [decision, ids]);
+}
+
 export async function markSent(db: Db, ids: string[], kind: 'listed' | 'delisted', at: Date): Promise<void> {
   const column = kind === 'listed' ? 'event_sent_at' : 'delisting_sent_at';
   await db.query(`UPDATE blocklist_listings SET ${column} = $2 WHERE id = ANY($1::bigint[])`, [ids, at.toISOString()]);

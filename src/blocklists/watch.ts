@@ -16,7 +16,7 @@ import { matchList } from './match.js';
 import { addressCount, commonCount, merged } from './ranges.js';
 import { playbookFor, type BlocklistSettings, type Playbook, type SourceSpec } from './settings.js';
 import {
-  ensureSource, listListings, listSources, markSent, pendingForDesk, recordAccepted, recordListings, recordProblem, recordUnchanged,
+  ensureSource, listListings, listSources, markSent, pendingForDesk, recordAccepted, recordListings, recordProblem, recordUnchanged, setDecision,
   type Hit, type ListingRow,
 } from './store.js';
 
@@ -28,8 +28,8 @@ export interface WatchDeps {
   dataDir: string;
   settings: BlocklistSettings;
   log: Logger;
-  /** The desk's event path; without it listings are recorded and reported, and sent once it exists. */
-  deliver?: Deliver;
+  /** The desk's event path (intake). */
+  deliver: Deliver;
 }
 
 /** One list to check: a configured source, or one file of a configured directory. */
@@ -80,7 +80,9 @@ export async function checkList(deps: WatchDeps, t: ListTarget, inv: Inventory, 
   const state = await ensureSource(db, { name: t.name, location: t.url ?? t.path!, category: t.spec.category, maintainer: t.spec.maintainer });
   const haveCopy = existsSync(copy);
   const nextDue = new Date(now.getTime() + t.spec.every * 1000);
-  const got = await fetchList(t, { etag: state.etag, lastModified: state.last_modified, fileStamp: state.file_stamp, sha256: state.sha256 },
+  // Without the copy on disk (a new data directory), what the database remembers of it is moot.
+  const known = haveCopy ? { etag: state.etag, lastModified: state.last_modified, fileStamp: state.file_stamp, sha256: state.sha256 } : {};
+  const got = await fetchList(t, known,
     { tmpPath: tmp, timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, haveCopy });
   let current: ParsedList;
   let outcome: ListOutcome['outcome'];
@@ -153,13 +155,13 @@ export async function syncLists(deps: WatchDeps, opts: SyncOptions = {}): Promis
 }
 
 /** Checks the configured addresses on every configured DNSBL zone and records the listings. */
-export async function checkDnsbl(deps: WatchDeps, now = new Date(), checker?: DnsblChecker): Promise<DnsblResult[]> {
+export async function checkDnsbl(deps: WatchDeps, now = new Date()): Promise<DnsblResult[]> {
   const d = deps.settings.dnsbl;
   if (!d.zones.length || !d.addresses.length) return [];
   const { ips, refused } = expandAddresses(d.addresses);
   if (refused.length) deps.log.warn({ refused }, 'dnsbl: addresses refused (not an address, or a CIDR wider than 256 addresses)');
-  const own = checker ?? new DnsblChecker({ resolvers: d.resolvers, rate: d.rate, timeoutMs: d.timeoutMs });
-  const results = await own.checkAll(ips, d.zones);
+  const checker = new DnsblChecker({ resolvers: d.resolvers, rate: d.rate, timeoutMs: d.timeoutMs });
+  const results = await checker.checkAll(ips, d.zones);
   const inv = await loadInventory(deps.db, now);
   for (const zone of d.zones) {
     await ensureSource(deps.db, { name: zone.name, location: `dnsbl:${zone.zone}`, category: 'dnsbl', maintainer: zone.zone });
@@ -181,10 +183,10 @@ export async function checkDnsbl(deps: WatchDeps, now = new Date(), checker?: Dn
 function dnsblHits(listed: DnsblResult[], inv: Inventory): Hit[] {
   const p = new ListParser();
   p.push(listed.map((r) => r.ip).join('\n'));
-  const owned = matchList(p.end(), inv);
+  const owned = groupBy(matchList(p.end(), inv), (h) => h.entry);
   return listed.flatMap((r) => {
     const detail = { codes: r.codes, meanings: r.meanings };
-    const holders = owned.filter((h) => h.entry === r.ip);
+    const holders = owned.get(r.ip) ?? [];
     if (!holders.length) return [{ entry: r.ip, ipCount: 1, assignmentId: null, customerId: null, serviceId: null, netblock: null, detail }];
     return holders.map((h) => ({ ...h, detail }));
   });
@@ -209,12 +211,7 @@ export async function decideAndDeliver(deps: WatchDeps, now: Date): Promise<{ li
   };
   const maintainerOf = (list: string) => sources.get(list)?.maintainer ?? list;
   const active = await listListings(db, { active: true, limit: 1_000_000 });
-  const byAssignment = new Map<string, ListingRow[]>();
-  for (const l of active) {
-    if (!l.assignment_id) continue;
-    const g = byAssignment.get(l.assignment_id);
-    if (g) g.push(l); else byAssignment.set(l.assignment_id, [l]);
-  }
+  const byAssignment = groupBy(active.filter((l) => l.assignment_id), (l) => l.assignment_id!);
   // Corroborated: another list, from another maintainer, lists some of the same addresses.
   const corroborated = (l: ListingRow) => (byAssignment.get(l.assignment_id ?? '') ?? [])
     .some((o) => maintainerOf(o.list) !== maintainerOf(l.list) && entriesOverlap(o.entry, l.entry));
@@ -226,25 +223,26 @@ export async function decideAndDeliver(deps: WatchDeps, now: Date): Promise<{ li
     const ids = changes.get(decision);
     if (ids) ids.push(l.id); else changes.set(decision, [l.id]);
   }
-  for (const [decision, ids] of changes) {
-    await db.query('UPDATE blocklist_listings SET decision = $1 WHERE id = ANY($2::bigint[])', [decision, ids]);
-  }
-  if (!deps.deliver) return { listed: 0, delisted: 0 };
+  for (const [decision, ids] of changes) await setDecision(db, ids, decision);
   const meta = (list: string): ListMeta => {
     const s = sources.get(list);
     return { category: s?.category, maintainer: s?.maintainer, url: targets.get(list)?.url ?? null, type: playbookOf(list).type, sourceDate: s?.source_date?.toISOString() ?? null };
   };
   const pending = await pendingForDesk(db);
   for (const kind of ['listed', 'delisted'] as const) {
-    const byList = new Map<string, ListingRow[]>();
-    for (const r of pending[kind]) {
-      const g = byList.get(r.list);
-      if (g) g.push(r); else byList.set(r.list, [r]);
-    }
-    for (const [list, group] of byList) {
+    for (const [list, group] of groupBy(pending[kind], (r) => r.list)) {
       await deps.deliver(listingEvents(group, meta, kind), list);
       await markSent(db, group.map((r) => r.id), kind, now);
     }
   }
   return { listed: pending.listed.length, delisted: pending.delisted.length };
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of items) {
+    const k = key(x), g = out.get(k);
+    if (g) g.push(x); else out.set(k, [x]);
+  }
+  return out;
 }
