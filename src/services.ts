@@ -6,6 +6,7 @@ import { intakeRecoveryService } from './intake/ingest.js';
 import { smtpService } from './intake/smtp.js';
 import { imapService } from './intake/imap.js';
 import { blocklistService } from './blocklists/service.js';
+import { outboxService, caseScheduler } from './cases/services.js';
 
 export interface RunningService { stop(): Promise<void> }
 export interface DeskService {
@@ -19,4 +20,6 @@ export const services: DeskService[] = [
   imapService,
   jailService,
   blocklistService,
+  outboxService,
+  caseScheduler,
 ];

@@ -11,6 +11,9 @@ import { demo } from './demo.js';
 import { apikeyCreate, apikeyRevoke } from './apikey.js';
 import { parse } from './parse.js';
 import { regex } from './regex.js';
+import { caseCommands } from './cases.js';
+import { auditVerify } from './audit.js';
+import { stats } from './stats.js';
 
 export const commands: Command[] = [
   serve,
