@@ -33,6 +33,13 @@ const hostileReport = [
   '',
 ].join('\r\n');
 
+/** A MIME bomb: parts nested deeper than intake.max_mime_depth, so the report is quarantined. */
+function nestedMime(depth: number): string {
+  let part = 'Content-Type: text/plain\r\n\r\nspam from 198.51.100.20\r\n';
+  for (let i = depth; i > 0; i--) part = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${part}--b${i}--\r\n`;
+  return `From: nested@sender.example\r\nTo: abuse@desk.example\r\nSubject: nested parts\r\nMIME-Version: 1.0\r\n${part}`;
+}
+
 /** A label key shown instead of its text: t() shows unknown keys as themselves. */
 const RAW_LABEL = /\b(?:nav|col|common|dash|report|reports|cases|case|triage|overdue|notices|bl|attr|stats|state|status|cat|legal|signin|actions|action|misuse|message)\.[a-z][\w.]*/;
 
@@ -46,6 +53,7 @@ forEachStore('web console', (store) => {
   let operatorKey: string;
   let legalKey: string;
   let reportId: number;
+  let quarantinedId: number;
   const cases: Record<'attributed' | 'triage' | 'legal', string> = { attributed: '', triage: '', legal: '' };
 
   const keyOf = async (roles: Parameters<TestDesk['keyFor']>[0]) => (await t.keyFor(roles)).authorization.replace(/^Bearer /, '');
@@ -68,6 +76,9 @@ forEachStore('web console', (store) => {
     await api('POST', '/api/v1/inventory/import', admin, readFileSync(join(demoDir, 'inventory.csv'), 'utf8'), 'text/csv');
     const report = await api('POST', '/api/v1/reports', await keyOf(['reporter']), hostileReport, 'message/rfc822');
     reportId = report.id as number;
+    const bomb = await api('POST', '/api/v1/reports', await keyOf(['reporter']), nestedMime(40), 'message/rfc822');
+    assert.equal(bomb.status, 'quarantined');
+    quarantinedId = bomb.id as number;
     const opened = async (key: string, body: Record<string, unknown>) => (await api('POST', '/api/v1/cases', key, JSON.stringify(body))).number as string;
     cases.attributed = await opened(operatorKey, {
       title: 'Phone: <b>spam</b> from <script>window.__pwned=6</script>', description: 'Caller reports spam from 198.51.100.20',
@@ -139,6 +150,19 @@ forEachStore('web console', (store) => {
     await open(page, '#/reports', 'table.reports');
     assert.equal(await page.textContent(`table.reports a[href="#/reports/${reportId}"]`), `#${reportId}`);
     assert.ok((await page.innerText('table.reports')).includes(HOSTILE_SUBJECT));
+    await assertClean(w);
+    await w.page.close();
+  });
+
+  test('the quarantine shows a report refused under the limits, with its reason', async () => {
+    const w = await signIn(operatorKey);
+    const { page } = w;
+    await redraw(page, () => page.click('.sidebar a[href="#/reports?status=quarantined"]'), 'table.reports');
+    const rows = page.locator('table.reports tbody tr');
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.innerText(), new RegExp(`#${quarantinedId}[\\s\\S]*(隔離|Quarantined)[\\s\\S]*MIME nesting deeper than 12`));
+    await redraw(page, () => page.click(`table.reports a[href="#/reports/${quarantinedId}"]`), '#report-reason');
+    assert.match(await page.textContent('#report-reason') ?? '', /MIME nesting deeper than 12/);
     await assertClean(w);
     await w.page.close();
   });
@@ -232,14 +256,17 @@ forEachStore('web console', (store) => {
     const { page } = w;
     await open(page, '#/', '.cards');
     await page.waitForFunction(() => [...document.querySelectorAll('.card-value')].every((e) => e.textContent !== '…'));
-    assert.equal(await page.textContent('[data-card="dash.triage"] .card-value'), '0', 'the triage case was assigned');
-    assert.equal(await page.textContent('[data-card="dash.reports24h"] .card-value'), '1');
+    const { cases: triage } = await api('GET', '/api/v1/cases?state=triage', operatorKey) as { cases: unknown[] };
+    assert.equal(await page.textContent('[data-card="dash.triage"] .card-value'), String(triage.length));
+    assert.equal(await page.textContent('[data-card="dash.reports24h"] .card-value'), '2');
+    assert.equal(await page.textContent('[data-card="dash.quarantine"] .card-value'), '1');
     await page.screenshot({ path: join(shots, `dashboard-${store().kind}.png`), fullPage: true });
 
     await open(page, '#/blocklists', 'table.blocklists');
     const lists = await page.innerText('table.blocklists');
     assert.match(lists, /test_drop/);
     assert.match(lists, /Madoguchi tests/);
+    await page.screenshot({ path: join(shots, `blocklists-${store().kind}.png`), fullPage: true });
 
     await open(page, '#/notices', '[data-language="en"] pre.mail');
     assert.match(await page.innerText('[data-language="ja"] .notice-subject'), /20\d\d-\d{6}/);
@@ -252,6 +279,8 @@ forEachStore('web console', (store) => {
     await redraw(page, () => page.click('button[data-lang="en"]'), '.page-header');
     assert.match(await page.innerText('.sidebar'), /Reports[\s\S]*Cases[\s\S]*Attribution/);
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await open(page, `#/cases/${cases.attributed}`, '#case-title');
+    await page.screenshot({ path: join(shots, `case-en-${store().kind}.png`), fullPage: true });
     await redraw(page, () => page.click('button[data-lang="ja"]'), '.page-header');
     assert.match(await page.innerText('.sidebar'), /受信報告[\s\S]*ケース[\s\S]*利用者検索/);
     await assertClean(w);
