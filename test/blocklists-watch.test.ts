@@ -125,6 +125,10 @@ forEachStore('blocklist watch', (store) => {
     assert.equal(http.requests.at(-1)?.ifNoneMatch, '"v1"');
     assert.ok((await listListings(db, { list: 'drop', active: true })).every((r) => r.last_seen.getTime() === t2.getTime()));
     assert.equal(delivered.flatMap((x) => x.events).length, 4, 'nothing sent twice');
+    // Dated 2015 with a promise of daily updates: stale, and said once for that version.
+    const stale = (await listAlerts(db, { list: 'drop' })).filter((a) => a.kind === 'stale');
+    assert.equal(stale.length, 1);
+    assert.match(stale[0].message, /promised updates missed/);
 
     // Not due yet: nothing fetched.
     const before = http.requests.length;
@@ -203,6 +207,8 @@ forEachStore('blocklist watch', (store) => {
     const d = deps({ sources: [{ path: dir, playbook: 'corroborate' }] });
     const out = await syncLists(d, { now: new Date('2024-03-01T00:00:00Z') });
     assert.deepEqual(out.map((o) => [o.list, o.outcome]), [['alpha', 'updated'], ['beta', 'updated']]);
+    // No `every` configured: the list is due again after its own update frequency (1 day).
+    assert.equal((await getSource(db, 'alpha'))?.next_due?.toISOString(), '2024-03-02T00:00:00.000Z');
     // 198.51.100.66 (vps-1002) is on both lists from two maintainers: acted on. 203.0.113.32/30
     // (ded-1003) waits: other lists name other addresses of that server, not these.
     const rows = await listListings(db, { active: true });

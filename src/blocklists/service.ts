@@ -23,7 +23,7 @@ export const blocklistService: DeskService = {
     const dnsbl = s.dnsbl.zones.length > 0 && s.dnsbl.addresses.length > 0;
     if (!s.sources.length && !dnsbl) return null;
     // Each list keeps its own schedule (next_due); the tick only has to be finer than the finest.
-    const tickMs = Math.max(1000, Math.min(60_000, ...s.sources.map((x) => x.every * 1000), dnsbl ? s.dnsbl.every * 1000 : Infinity));
+    const tickMs = Math.max(1000, Math.min(60_000, ...s.sources.map((x) => (x.every ?? s.every) * 1000), dnsbl ? s.dnsbl.every * 1000 : Infinity));
     let nextDnsbl = 0;
     let round: Promise<void> | null = null;
     const tick = async () => {

@@ -16,8 +16,8 @@ export interface SourceSpec {
   /** http(s) URL, or a local file or directory (every *.ipset / *.netset in it is a list). */
   url?: string;
   path?: string;
-  /** Seconds between checks. */
-  every: number;
+  /** Seconds between checks; unset: the list's own update frequency (FireHOL header), else the default. */
+  every?: number;
   category?: string;
   /** Event classification type for its listings (default from the category). */
   type?: string;
@@ -29,6 +29,8 @@ export interface PlaybookRule { list?: string; category?: string; playbook: Play
 
 export interface BlocklistSettings {
   sources: SourceSpec[];
+  /** Seconds between checks of a list that says nothing about its schedule. */
+  every: number;
   timeoutMs: number;
   maxBytes: number;
   playbook: Playbook;
@@ -63,7 +65,7 @@ export function blocklistSettings(config: Config): BlocklistSettings {
     if (name && !/^[\w.:-]{1,100}$/.test(name)) throw new ConfigError(`${where}.name may hold letters, digits, _ . : - only`);
     if (name && names.has(name)) throw new ConfigError(`${where}: the name ${name} is used twice`);
     names.add(name);
-    const every = s.every === undefined ? c.every : positive(Number(s.every), `sources[${i}].every`);
+    const every = s.every === undefined ? undefined : positive(Number(s.every), `sources[${i}].every`);
     for (const k of Object.keys(s)) {
       if (!['name', 'url', 'path', 'every', 'category', 'type', 'maintainer', 'playbook'].includes(k)) throw new ConfigError(`${where}: unknown key ${k}`);
     }
@@ -107,6 +109,7 @@ export function blocklistSettings(config: Config): BlocklistSettings {
   });
   return {
     sources, rules,
+    every: positive(c.every, 'every'),
     timeoutMs: positive(c.timeout, 'timeout') * 1000,
     maxBytes: positive(c.max_bytes, 'max_bytes'),
     playbook: c.playbook as Playbook,

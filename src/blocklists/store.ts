@@ -107,6 +107,18 @@ export async function recordProblem(db: Db, name: string, at: Date, nextDue: Dat
   });
 }
 
+/** Missed updates: the maintainer's date is older than three promised update periods (one alert per version). */
+export async function alertIfStale(db: Db, name: string, header: ListHeader, at: Date): Promise<void> {
+  if (!header.sourceDate || !header.updateEvery) return;
+  const ageSeconds = (at.getTime() - Date.parse(header.sourceDate)) / 1000;
+  if (ageSeconds <= 3 * header.updateEvery) return;
+  await db.query(
+    `INSERT INTO blocklist_alerts (list, kind, message, created_at)
+     SELECT $1, 'stale', $2, $3 WHERE NOT EXISTS (
+       SELECT 1 FROM blocklist_alerts WHERE list = $1 AND kind = 'stale' AND created_at >= $4)`,
+    [name, `the list is dated ${header.sourceDate}: ${Math.floor(ageSeconds / header.updateEvery) - 1} promised updates missed`, at.toISOString(), header.sourceDate]);
+}
+
 export interface AlertRow { id: string; list: string; kind: string; message: string; created_at: Date }
 
 export async function listAlerts(db: Db, opts: { list?: string; limit?: number } = {}): Promise<AlertRow[]> {

@@ -10,13 +10,13 @@ import type { Event } from '../events/event.js';
 import { DnsblChecker, expandAddresses, type DnsblResult } from './dnsbl.js';
 import { listingEvents, type ListMeta } from './events.js';
 import { fetchList } from './fetch.js';
-import { ListParser, parseListFile, type ParsedList } from './format.js';
+import { ListParser, parseListFile, type ListHeader, type ParsedList } from './format.js';
 import { loadInventory, type Inventory } from './inventory.js';
 import { matchList } from './match.js';
 import { addressCount, commonCount, merged } from './ranges.js';
 import { playbookFor, type BlocklistSettings, type Playbook, type SourceSpec } from './settings.js';
 import {
-  ensureSource, listListings, listSources, markSent, pendingForDesk, recordAccepted, recordListings, recordProblem, recordUnchanged, setDecision,
+  alertIfStale, ensureSource, listListings, listSources, markSent, pendingForDesk, recordAccepted, recordListings, recordProblem, recordUnchanged, setDecision,
   type Hit, type ListingRow,
 } from './store.js';
 
@@ -79,7 +79,8 @@ export async function checkList(deps: WatchDeps, t: ListTarget, inv: Inventory, 
   const copy = copyPath(dataDir, t.name), tmp = `${copy}.tmp`;
   const state = await ensureSource(db, { name: t.name, location: t.url ?? t.path!, category: t.spec.category, maintainer: t.spec.maintainer });
   const haveCopy = existsSync(copy);
-  const nextDue = new Date(now.getTime() + t.spec.every * 1000);
+  // Each list on its own schedule: as configured, else as often as its maintainer updates it.
+  const nextDue = (header: ListHeader) => new Date(now.getTime() + (t.spec.every ?? header.updateEvery ?? settings.every) * 1000);
   // Without the copy on disk (a new data directory), what the database remembers of it is moot.
   const known = haveCopy ? { etag: state.etag, lastModified: state.last_modified, fileStamp: state.file_stamp, sha256: state.sha256 } : {};
   const got = await fetchList(t, known,
@@ -88,28 +89,29 @@ export async function checkList(deps: WatchDeps, t: ListTarget, inv: Inventory, 
   let outcome: ListOutcome['outcome'];
   if (got.outcome === 'problem') {
     rmSync(tmp, { force: true });
-    await recordProblem(db, t.name, now, nextDue, got.kind, got.error, haveCopy);
+    await recordProblem(db, t.name, now, nextDue(state.header), got.kind, got.error, haveCopy);
     deps.log.warn({ list: t.name, kind: got.kind, error: got.error }, haveCopy ? 'blocklist check failed; previous version kept' : 'blocklist check failed');
     // The listings stay as they are: a broken download says nothing about who is listed.
     return { list: t.name, outcome: haveCopy ? 'kept_previous' : 'failed', error: got.error };
   }
   if (got.outcome === 'unchanged') {
     rmSync(tmp, { force: true });
-    await recordUnchanged(db, t.name, now, nextDue, got);
     current = await parseListFile(copy);
+    await recordUnchanged(db, t.name, now, nextDue(current.header), got);
     outcome = 'unchanged';
   } else {
     current = got.parsed;
     const before = haveCopy ? await parseListFile(copy) : null;
     const churn = before ? changeBetween(before, current) : { added: uniqueAddresses(current), removed: 0 };
     renameSync(tmp, copy);
-    await recordAccepted(db, t.name, now, nextDue, {
+    await recordAccepted(db, t.name, now, nextDue(current.header), {
       header: current.header, entries: current.entries, uniqueIps: uniqueAddresses(current), malformed: current.malformed,
       malformedSamples: current.malformedSamples, sha256: got.sha256, etag: got.etag, lastModified: got.lastModified, fileStamp: got.fileStamp,
       ...churn, category: t.spec.category, maintainer: t.spec.maintainer,
     });
     outcome = 'updated';
   }
+  await alertIfStale(db, t.name, current.header, now);
   const listings = await recordListings(db, t.name, matchList(current, inv), now);
   return { list: t.name, outcome, entries: current.entries, malformed: current.malformed, listings };
 }

@@ -97,7 +97,7 @@ export const defaults = {
   blocklists: {
     /** Lists to watch: each {name, url | path, every, category, type, maintainer, playbook}; a path may be a directory of FireHOL .ipset/.netset files. */
     sources: [] as Record<string, unknown>[],
-    /** Seconds between checks of a source that sets no `every`. */
+    /** Seconds between checks of a source that sets no `every` and whose FireHOL header names no update frequency. */
     every: 3600,
     /** Seconds before a download is abandoned (the previous copy is kept). */
     timeout: 60,
