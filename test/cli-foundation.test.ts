@@ -33,7 +33,7 @@ test('a DATABASE_URL that refuses gives a clear error and exit 1', { timeout: 30
 });
 
 forEachStore('cli inventory and attribute', (store) => {
-  test('import, then attribute resources given as arguments and on stdin', { timeout: 120_000 }, async () => {
+  test('import, then attribute resources given as arguments and on stdin', { timeout: 300_000 }, async () => {
     const { args, env } = store().cli();
     const imp = await runCli([...args, 'inventory', 'import', INVENTORY], { env });
     assert.equal(imp.code, 0, imp.stderr);

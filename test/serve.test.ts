@@ -24,7 +24,7 @@ function startServe(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return { p, url, exited, stderr: () => stderr };
 }
 
-test('serve: answers on the given port, refuses a second desk on the same data dir, stops on SIGTERM', { timeout: 120_000 }, async () => {
+test('serve: answers on the given port, refuses a second desk on the same data dir, stops on SIGTERM', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'serve-'));
   const env: NodeJS.ProcessEnv = { ...process.env, MADOGUCHI_SMTP_PORT: '0' };
   delete env.DATABASE_URL;
@@ -47,7 +47,7 @@ test('serve: answers on the given port, refuses a second desk on the same data d
   }
 });
 
-test('demo: loads the demo inventory into an empty desk and prints an operator key', { timeout: 120_000 }, async () => {
+test('demo: loads the demo inventory into an empty desk and prints an operator key', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'demo-'));
   const env = { ...process.env };
   delete env.DATABASE_URL;

@@ -7,7 +7,7 @@ const CSV = 'customer_id,customer_name,customer_email,language,brand,service_id,
   'c1,Sample KK,abuse@sample.example,ja,main,vps-1,vps,203.0.113.0/24,2015-01-01,\n';
 
 forEachStore('web: auth, inventory and attribution API', (store) => {
-  test('keys and roles guard the API; import and attribute over HTTP; OpenAPI lists the routes', { timeout: 120_000 }, async () => {
+  test('keys and roles guard the API; import and attribute over HTTP; OpenAPI lists the routes', { timeout: 300_000 }, async () => {
     const t: TestDesk = await makeDesk(store());
     try {
       const { app } = t;

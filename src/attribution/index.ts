@@ -26,7 +26,7 @@ export interface AssignmentInput {
 
 export interface IndexConflict { resource: string; holder: string; other: string; otherHolder: string; kind: 'same-range' | 'overlap' | 'same-name' }
 
-interface NameEntry { holder: number; resource: string; from: number; to: number }
+interface NameEntry { id: number; holder: number; resource: string; from: number; to: number }
 
 export class AttributionIndex {
   private constructor(
@@ -38,6 +38,7 @@ export class AttributionIndex {
     private readonly v4resource: string[],
     private readonly v6resource: string[],
     private readonly names: Map<string, NameEntry[]>,
+    private readonly nameEntries: NameEntry[],
     readonly conflicts: IndexConflict[],
     readonly conflictCount: number,
     readonly size: number,
@@ -51,6 +52,7 @@ export class AttributionIndex {
     const v4 = new NetblockList(1, capacity), v6 = new NetblockList(4, Math.max(1024, capacity >> 2));
     const v4resource: string[] = [], v6resource: string[] = [];
     const names = new Map<string, NameEntry[]>();
+    const nameEntries: NameEntry[] = [];
     const first = new Uint32Array(4), last = new Uint32Array(4);
     let size = 0;
     for (const a of assignments) {
@@ -67,7 +69,9 @@ export class AttributionIndex {
         const name = normalizeName(a.resource);
         if (!name) throw new Error(`not an address, range or name: ${a.resource}`);
         const list = names.get(name) ?? [];
-        list.push({ holder: h, resource: a.resource, from: a.validFrom, to: a.validTo });
+        const entry = { id: -1, holder: h, resource: a.resource, from: a.validFrom, to: a.validTo };
+        list.push(entry);
+        nameEntries.push(entry);
         names.set(name, list);
       }
       size++;
@@ -92,84 +96,108 @@ export class AttributionIndex {
         }
       }
     }
-    return new AttributionIndex(holders, b4.index, b6.index, h4, h6, v4resource, v6resource, names, conflicts,
+    nameEntries.forEach((e, i) => { e.id = v4.n + v6.n + i; });
+    return new AttributionIndex(holders, b4.index, b6.index, h4, h6, v4resource, v6resource, names, nameEntries, conflicts,
       b4.conflictCount + b6.conflictCount + nameConflicts, size);
   }
 
-  /** Who held an IPv4 address (uint32) at time `at` (ms since epoch). */
-  attributeIPv4(ip: number, at: number): Attribution | null {
-    const e = this.v4.lookup4(ip, at);
-    return e < 0 ? null : result(this.holders[this.v4holder[e]], this.v4resource[e]);
+  // Entries are numbered across the three tables: IPv4 ranges, then IPv6 ranges, then names.
+  // find* return such a number (or -1) without allocating; entry() turns one into an Attribution.
+
+  /** The entry holding an IPv4 address (uint32) at time `at` (ms since epoch), or -1. */
+  findIPv4(ip: number, at: number): number {
+    return this.v4.lookup4(ip, at);
   }
 
-  /** The holder only, without allocating: for hot loops that need just the service. */
-  holderOfIPv4(ip: number, at: number): Holder | null {
-    const e = this.v4.lookup4(ip, at);
-    return e < 0 ? null : this.holders[this.v4holder[e]];
-  }
-
-  holderOfIPv6(words: ArrayLike<number>, at: number): Holder | null {
+  findIPv6(words: ArrayLike<number>, at: number): number {
+    if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return this.v4.lookup4(words[3], at);
     const e = this.v6.lookup(words, at);
-    return e < 0 ? null : this.holders[this.v6holder[e]];
+    return e < 0 ? -1 : this.v4holder.length + e;
   }
 
-  attributeIPv6(words: ArrayLike<number>, at: number): Attribution | null {
-    const e = this.v6.lookup(words, at);
-    return e < 0 ? null : result(this.holders[this.v6holder[e]], this.v6resource[e]);
-  }
-
-  attributeName(host: string, at: number): Attribution | null {
+  findName(host: string, at: number): number {
     let name = normalizeName(host);
     while (name) {
       const list = this.names.get(name);
-      if (list) {
-        for (const x of list) if (x.from <= at && at < x.to) return result(this.holders[x.holder], x.resource);
-      }
+      if (list) for (const x of list) if (x.from <= at && at < x.to) return x.id;
       const dot = name.indexOf('.');
       if (dot < 0) break;
       name = name.slice(dot + 1);
     }
-    return null;
+    return -1;
   }
 
   /**
-   * Any resource as a person or a report gives it: an address, a CIDR or range (attributed when
-   * one holder has all of it), an IPv4-mapped IPv6 address, a URL, host:port, an e-mail address,
+   * Any resource as a person or a report gives it: an address, a CIDR or range (the most specific
+   * block holding all of it), an IPv4-mapped IPv6 address, a URL, host:port, an e-mail address,
    * a domain or host name.
    */
-  attribute(resource: string, at: number = Date.now()): Attribution | null {
+  find(resource: string, at: number): number {
+    const v4 = parseIPv4(resource);
+    if (v4 >= 0) return this.v4.lookup4(v4, at);
+    if (parseIPv6(resource, scratch)) return this.findIPv6(scratch, at);
     const s = resource.trim();
-    if (!s) return null;
-    const v4 = parseIPv4(s);
-    if (v4 >= 0) return this.attributeIPv4(v4, at);
-    const w = scratch;
-    if (parseIPv6(s, w)) return this.attributeV6OrMapped(w, at);
+    if (!s) return -1;
+    if (s !== resource) return this.find(s, at);
     if (s.includes('://')) {
       let host: string;
-      try { host = new URL(s).hostname; } catch { return null; }
-      return this.attribute(host.startsWith('[') ? host.slice(1, -1) : host, at);
+      try { host = new URL(s).hostname; } catch { return -1; }
+      return this.find(host.startsWith('[') ? host.slice(1, -1) : host, at);
     }
     if (s.startsWith('[')) {
       const close = s.indexOf(']');
-      return close > 0 ? this.attribute(s.slice(1, close), at) : null;
+      return close > 0 ? this.find(s.slice(1, close), at) : -1;
     }
-    if (/[/-]/.test(s) && /^[0-9a-f:.]+\s*[/-]/i.test(s)) {
+    if (/^[0-9a-f:.]+\s*[/-]/i.test(s)) {
       const r = parseRange(s);
-      if (typeof r === 'string') return null;
-      const a = r.family === 4 ? this.attributeIPv4(r.first[0], at) : this.attributeIPv6(r.first, at);
-      const b = r.family === 4 ? this.attributeIPv4(r.last[0], at) : this.attributeIPv6(r.last, at);
-      return a && b && a.service_id === b.service_id && a.resource === b.resource ? a : null;
+      if (typeof r === 'string') return -1;
+      const a = r.family === 4 ? this.findIPv4(r.first[0], at) : this.findIPv6(r.first, at);
+      const b = r.family === 4 ? this.findIPv4(r.last[0], at) : this.findIPv6(r.last, at);
+      // The block holding both ends holds everything between them.
+      return a === b ? a : -1;
     }
-    const at_ = s.lastIndexOf('@');
-    if (at_ >= 0) return this.attribute(s.slice(at_ + 1), at);
+    const atSign = s.lastIndexOf('@');
+    if (atSign >= 0) return this.find(s.slice(atSign + 1), at);
     const colon = s.indexOf(':');
-    if (colon > 0 && s.indexOf(':', colon + 1) < 0 && /^\d+$/.test(s.slice(colon + 1))) return this.attribute(s.slice(0, colon), at);
-    return this.attributeName(s, at);
+    if (colon > 0 && s.indexOf(':', colon + 1) < 0 && /^\d+$/.test(s.slice(colon + 1))) return this.find(s.slice(0, colon), at);
+    return this.findName(s, at);
   }
 
-  private attributeV6OrMapped(w: Uint32Array, at: number): Attribution | null {
-    if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return this.attributeIPv4(w[3], at);
-    return this.attributeIPv6(w, at);
+  /** The holder of an entry found by find*, without allocating. */
+  holder(id: number): Holder {
+    const n4 = this.v4holder.length, n6 = this.v6holder.length;
+    if (id < n4) return this.holders[this.v4holder[id]];
+    if (id < n4 + n6) return this.holders[this.v6holder[id - n4]];
+    return this.holders[this.nameEntries[id - n4 - n6].holder];
+  }
+
+  /** The inventory resource (address, CIDR, range or name) of an entry. */
+  resourceOf(id: number): string {
+    const n4 = this.v4resource.length, n6 = this.v6resource.length;
+    if (id < n4) return this.v4resource[id];
+    if (id < n4 + n6) return this.v6resource[id - n4];
+    return this.nameEntries[id - n4 - n6].resource;
+  }
+
+  entry(id: number): Attribution {
+    const h = this.holder(id);
+    return { customer_id: h.customer_id, service_id: h.service_id, service_type: h.service_type, brand: h.brand, resource: this.resourceOf(id) };
+  }
+
+  attribute(resource: string, at: number = Date.now()): Attribution | null {
+    const id = this.find(resource, at);
+    return id < 0 ? null : this.entry(id);
+  }
+
+  /** Who held an IPv4 address (uint32) at time `at` (ms since epoch). */
+  attributeIPv4(ip: number, at: number): Attribution | null {
+    const id = this.findIPv4(ip, at);
+    return id < 0 ? null : this.entry(id);
+  }
+
+  attributeIPv6(words: ArrayLike<number>, at: number): Attribution | null {
+    const id = this.findIPv6(words, at);
+    return id < 0 ? null : this.entry(id);
   }
 
   stats(): { assignments: number; v4Segments: number; v6Segments: number; names: number; holders: number } {
@@ -178,10 +206,6 @@ export class AttributionIndex {
 }
 
 const scratch = new Uint32Array(4);
-
-function result(h: Holder, resource: string): Attribution {
-  return { customer_id: h.customer_id, service_id: h.service_id, service_type: h.service_type, brand: h.brand, resource };
-}
 
 /** Lower-case ASCII (punycode) form of a host name, no trailing dot, no wildcard; '' if not a name. */
 export function normalizeName(s: string): string {

@@ -22,8 +22,9 @@ Prints the customer, service, service type and brand holding each resource at th
     const svc = await openAttribution(db);
     const index = svc.index;
     const out = new OutputBuffer(ctx.stdout);
-    const line = values.json ? jsonLine : textLine;
-    for (const r of positionals) out.write(line(index, r, at));
+    const fmt = formats(index);
+    const line = values.json ? fmt.json : fmt.text;
+    for (const r of positionals) out.write(line(r, at));
     if (values.stdin) {
       let rest = '';
       for await (const chunk of process.stdin) {
@@ -32,38 +33,59 @@ Prints the customer, service, service type and brand holding each resource at th
         for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
           const l = text.slice(start, nl);
           start = nl + 1;
-          if (l.length) out.write(stdinLine(index, l, at, line));
+          if (l.length) out.write(stdinLine(l, at, line));
         }
         rest = text.slice(start);
       }
-      if (rest.length) out.write(stdinLine(index, rest, at, line));
+      if (rest.length) out.write(stdinLine(rest, at, line));
     }
     await out.end();
     return 0;
   },
 };
 
-type Format = (index: AttributionIndex, input: string, at: number) => string;
+type Format = (input: string, at: number) => string;
 
-function stdinLine(index: AttributionIndex, raw: string, at: number, fmt: Format): string {
-  const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-  const tab = l.indexOf('\t');
-  if (tab < 0) return fmt(index, l, at);
-  const t = Date.parse(l.slice(tab + 1));
-  // A time that does not parse matches nothing rather than silently meaning "now".
-  return fmt(index, l.slice(0, tab), Number.isNaN(t) ? NaN : t);
+/**
+ * Output lines for an index. The part after the input depends only on the inventory entry that
+ * matched, so it is made once per entry: a stream of reports about the same customers costs one
+ * lookup and one string concatenation per line.
+ */
+function formats(index: AttributionIndex): { json: Format; text: Format } {
+  const jsonTail = new Map<number, string>(), textTail = new Map<number, string>();
+  const NONE = ',"customer_id":null,"service_id":null,"service_type":null,"brand":null}\n';
+  return {
+    json(input, at) {
+      const id = Number.isNaN(at) ? -1 : index.find(input, at);
+      let tail = id < 0 ? NONE : jsonTail.get(id);
+      if (tail === undefined) {
+        const a = index.entry(id);
+        tail = `,"customer_id":${JSON.stringify(a.customer_id)},"service_id":${JSON.stringify(a.service_id)},"service_type":${JSON.stringify(a.service_type)},"brand":${JSON.stringify(a.brand)},"resource":${JSON.stringify(a.resource)}}\n`;
+        jsonTail.set(id, tail);
+      }
+      return `{"input":${JSON.stringify(input)}${tail}`;
+    },
+    text(input, at) {
+      const id = Number.isNaN(at) ? -1 : index.find(input, at);
+      if (id < 0) return `${input}\t-\n`;
+      let tail = textTail.get(id);
+      if (tail === undefined) {
+        const a = index.entry(id);
+        tail = `\t${a.customer_id}\t${a.service_id}\t${a.service_type}\t${a.brand}\t${a.resource}\n`;
+        textTail.set(id, tail);
+      }
+      return input + tail;
+    },
+  };
 }
 
-const jsonLine: Format = (index, input, at) => {
-  const a = Number.isNaN(at) ? null : index.attribute(input, at);
-  if (!a) return `{"input":${JSON.stringify(input)},"customer_id":null,"service_id":null,"service_type":null,"brand":null}\n`;
-  return `{"input":${JSON.stringify(input)},"customer_id":${JSON.stringify(a.customer_id)},"service_id":${JSON.stringify(a.service_id)},"service_type":${JSON.stringify(a.service_type)},"brand":${JSON.stringify(a.brand)},"resource":${JSON.stringify(a.resource)}}\n`;
-};
-
-const textLine: Format = (index, input, at) => {
-  const a = Number.isNaN(at) ? null : index.attribute(input, at);
-  return a ? `${input}\t${a.customer_id}\t${a.service_id}\t${a.service_type}\t${a.brand}\t${a.resource}\n` : `${input}\t-\n`;
-};
+function stdinLine(raw: string, at: number, fmt: Format): string {
+  const l = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+  const tab = l.indexOf('\t');
+  if (tab < 0) return fmt(l, at);
+  // A time that does not parse matches nothing rather than silently meaning "now".
+  return fmt(l.slice(0, tab), Date.parse(l.slice(tab + 1)));
+}
 
 /** Collects output into large writes and honours back-pressure (a pipe to `head` must not buffer without end). */
 class OutputBuffer {
