@@ -79,7 +79,7 @@ async function parseMail(raw: Buffer, ctx: ParseContext, sink: EventSink): Promi
     reporter: info.reporter ?? head.reporter,
     date: head.date ?? info.date,
     forwardConsent: info.forwardConsent !== undefined ? info.forwardConsent : forwardConsent(text),
-    language: detectLanguage(`${mail.subject}\n${text}`),
+    language: detectLanguage(mail.subject, text),
     warnings: skipped,
   }, sink);
 }

@@ -12,7 +12,7 @@ export const jpcert: FormatParser = {
   name: 'jpcert',
   detect(mail) {
     if (/@(?:[a-z0-9-]+\.)*jpcert\.or\.jp$/.test(mail.from.email ?? '')) return true;
-    return /JPCERT\/CC|JPCERT#/i.test(mail.subject) || /^[\s\S]{0,3000}JPCERT\/CC/.test(mail.text());
+    return /JPCERT\/CC|JPCERT#/i.test(mail.subject) || mail.text().slice(0, 3000).includes('JPCERT/CC');
   },
   parse(mail, ctx, sink) {
     const text = mail.text();

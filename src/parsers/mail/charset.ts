@@ -2,11 +2,11 @@
 // ISO-2022-JP (the usual charset of Japanese mail), so ISO-2022-JP is rewritten to EUC-JP first:
 // both encode JIS X 0208, ISO-2022-JP with escape sequences and 7-bit bytes, EUC-JP with the
 // high bit set. Labels are often missing or wrong, so unlabelled 8-bit text is sniffed.
+import { isAscii, isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 
 const ESC = 0x1b;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const utf8Lossy = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8');
 
 /** Decodes `buf` declared as `charset` (may be empty or wrong); never throws. */
 export function decodeText(buf: Uint8Array, charset?: string): string {
@@ -21,7 +21,7 @@ export function decodeText(buf: Uint8Array, charset?: string): string {
   if (isUtf8(buf)) return utf8.decode(buf);
   const guess = sniffJapanese(buf);
   if (guess) return iconv.decode(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), guess);
-  return cs === 'utf-8' ? utf8Lossy.decode(buf) : iconv.decode(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), 'windows-1252');
+  return cs === 'utf-8' ? utf8.decode(buf) : iconv.decode(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), 'windows-1252');
 }
 
 export function normalizeCharset(charset?: string): string {
@@ -34,20 +34,6 @@ export function normalizeCharset(charset?: string): string {
     case 'shift_jis': case 'shift-jis': case 'sjis': case 'x-sjis': case 'ms_kanji': case 'csshiftjis': case 'windows-31j': case 'ms932': return 'cp932';
     case 'euc-jp': case 'eucjp': case 'x-euc-jp': case 'cseucpkdfmtjapanese': return 'euc-jp';
     default: return c;
-  }
-}
-
-function isAscii(buf: Uint8Array): boolean {
-  for (let i = 0; i < buf.length; i++) if (buf[i] > 0x7f) return false;
-  return true;
-}
-
-function isUtf8(buf: Uint8Array): boolean {
-  try {
-    utf8.decode(buf);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -77,30 +63,45 @@ export function sniffJapanese(buf: Uint8Array): 'cp932' | 'euc-jp' | null {
   return euc - eucBad * 4 >= sjis - sjisBad * 4 ? 'euc-jp' : 'cp932';
 }
 
-/** ISO-2022-JP (incl. the half-width katakana and JIS X 0212 escapes) via EUC-JP. */
+/** ISO-2022-JP (incl. the half-width katakana and JIS X 0212 escapes): ASCII runs as they are, the rest via EUC-JP. */
 export function decodeIso2022jp(buf: Uint8Array): string {
-  const out = Buffer.allocUnsafe(buf.length * 2);
-  let o = 0;
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let out = '';
   let mode: 'ascii' | 'x0208' | 'kana' | 'x0212' = 'ascii';
-  for (let i = 0; i < buf.length; i++) {
-    const b = buf[i];
-    if (b === ESC && i + 2 < buf.length) {
-      const a = buf[i + 1], c = buf[i + 2];
-      if (a === 0x24 && (c === 0x42 || c === 0x40)) { mode = 'x0208'; i += 2; continue; }
-      if (a === 0x24 && c === 0x28 && buf[i + 3] === 0x44) { mode = 'x0212'; i += 3; continue; }
-      if (a === 0x24 && c === 0x28 && (buf[i + 3] === 0x51 || buf[i + 3] === 0x4f)) { mode = 'x0208'; i += 3; continue; }
-      if (a === 0x28 && (c === 0x42 || c === 0x4a)) { mode = 'ascii'; i += 2; continue; }
-      if (a === 0x28 && c === 0x49) { mode = 'kana'; i += 2; continue; }
-    }
-    if (b === 0x0a || b === 0x0d) { mode = mode === 'kana' ? 'ascii' : mode; out[o++] = b; continue; }
-    if (mode === 'ascii' || b < 0x21 || b > 0x7e) { out[o++] = b; continue; }
-    if (mode === 'kana') { out[o++] = 0x8e; out[o++] = b | 0x80; continue; }
-    const n = buf[i + 1];
-    if (n === undefined || n < 0x21 || n > 0x7e) { out[o++] = b; continue; }
+  let i = 0;
+  while (i < b.length) {
+    // The run up to the next escape sequence, in the current mode.
+    let end = b.indexOf(ESC, i);
+    if (end < 0) end = b.length;
+    if (mode === 'ascii') out += b.toString('latin1', i, end);
+    else out += iconv.decode(toEucJp(b, i, end, mode), 'euc-jp');
+    i = end;
+    if (i >= b.length) break;
+    const a = b[i + 1], c = b[i + 2];
+    if (a === 0x24 && (c === 0x42 || c === 0x40)) { mode = 'x0208'; i += 3; }
+    else if (a === 0x24 && c === 0x28 && b[i + 3] === 0x44) { mode = 'x0212'; i += 4; }
+    else if (a === 0x24 && c === 0x28 && (b[i + 3] === 0x51 || b[i + 3] === 0x4f)) { mode = 'x0208'; i += 4; }
+    else if (a === 0x28 && (c === 0x42 || c === 0x4a)) { mode = 'ascii'; i += 3; }
+    else if (a === 0x28 && c === 0x49) { mode = 'kana'; i += 3; }
+    else { out += '\x1b'; i++; }
+  }
+  return out;
+}
+
+/** A JIS run as EUC-JP bytes; line breaks and stray bytes pass through. */
+function toEucJp(b: Buffer, start: number, end: number, mode: 'x0208' | 'kana' | 'x0212'): Buffer {
+  const out = Buffer.allocUnsafe((end - start) * 2);
+  let o = 0;
+  for (let i = start; i < end; i++) {
+    const x = b[i];
+    if (x < 0x21 || x > 0x7e) { out[o++] = x; continue; }
+    if (mode === 'kana') { out[o++] = 0x8e; out[o++] = x | 0x80; continue; }
+    const n = b[i + 1];
+    if (i + 1 >= end || n < 0x21 || n > 0x7e) { out[o++] = x; continue; }
     if (mode === 'x0212') out[o++] = 0x8f;
-    out[o++] = b | 0x80;
+    out[o++] = x | 0x80;
     out[o++] = n | 0x80;
     i++;
   }
-  return iconv.decode(out.subarray(0, o), 'euc-jp');
+  return out.subarray(0, o);
 }

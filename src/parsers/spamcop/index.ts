@@ -20,7 +20,10 @@ export const spamcop: FormatParser = {
       arfEvents(mail, sink, base);
       return { forwardConsent: null };
     }
-    const text = mail.text();
+    // SpamCop's own findings come before the offending message it quotes.
+    const all = mail.text();
+    const quoted = all.indexOf('[ Offending message ]');
+    const text = quoted >= 0 ? all.slice(0, quoted) : all.slice(0, 20000);
     for (const m of text.matchAll(EMAIL_FROM)) {
       const t = Date.parse(m[2].trim());
       sink.add(compact(classify({ ...base, 'source.ip': m[1].toLowerCase(), 'time.source': Number.isNaN(t) ? undefined : new Date(t).toISOString(), 'event_description.text': mail.subject }, 'spam', 'spam-source')));

@@ -22,22 +22,19 @@ const RULES: Rule[] = [
   { type: 'unauthorised-information-access', re: /unauthori[sz]ed access|不正アクセス/gi, weight: 0.5 },
 ];
 
-// All rules as one alternation with a named group each: one pass over the text instead of one per rule.
-const ALL_RULES = new RegExp(RULES.map((r, i) => `(?<r${i}>${r.re.source})`).join('|'), 'gi');
-
 function ruleCounts(text: string, cap: number): number[] {
-  const counts = new Array<number>(RULES.length).fill(0);
-  for (const m of text.matchAll(ALL_RULES)) {
-    const g = m.groups!;
-    for (let i = 0; i < RULES.length; i++) if (g[`r${i}`] !== undefined) { if (counts[i] < cap) counts[i]++; break; }
-  }
-  return counts;
+  return RULES.map((r) => {
+    let n = 0;
+    r.re.lastIndex = 0;
+    while (n < cap && r.re.exec(text)) n++;
+    return n;
+  });
 }
 
 /** The classification type and identifier with the most evidence; subject words count three times. */
 export function classifyText(subject: string, fullBody: string): { type: string; identifier?: string } | null {
   // What a report is about is said before the pasted logs; counts are capped anyway.
-  const body = fullBody.length > 30000 ? fullBody.slice(0, 30000) : fullBody;
+  const body = fullBody.length > 12000 ? fullBody.slice(0, 12000) : fullBody;
   const inSubject = ruleCounts(subject, Infinity);
   const inBody = ruleCounts(body, 4);
   let best: { rule: Rule; score: number } | null = null;
@@ -53,22 +50,38 @@ const FORWARD_NO = /(?:do\s+not|don't|please\s+don't|not\s+to|must\s+not|may\s+n
 const FORWARD_YES = /(?:may|can|feel\s+free\s+to|are\s+welcome\s+to|you're\s+welcome\s+to|free\s+to)\s+(?:forward|share|pass)|(?:forwarding|sharing)\s+(?:is|this)\s+(?:ok|fine|permitted)|no\s+objection\s+to\s+(?:forward|shar)|転送(?:して|していただいて|頂いて|いただいて)?(?:も)?(?:構いません|かまいません|差し支えありません|問題ありません|結構です|可)|開示(?:して)?(?:も)?(?:構いません|差し支えありません)/i;
 
 const CONSENT = new RegExp(`(?<no>${FORWARD_NO.source})|(?<yes>${FORWARD_YES.source})`, 'i');
+const CONSENT_WORD = /forward|shar|disclos|confidential|consent|permission|転送|開示|提供/gi;
 
 /** true / false when the report says whether its evidence may be passed to the customer. */
-export function forwardConsent(fullText: string): boolean | null {
-  const text = fullText.length > 30000 ? fullText.slice(0, 30000) : fullText;
-  const m = CONSENT.exec(text);
-  if (!m) return null;
-  if (m.groups!.no !== undefined) return false;
-  // A refusal anywhere after a permission outweighs it.
-  return !FORWARD_NO.test(text.slice(m.index));
+export function forwardConsent(text: string): boolean | null {
+  // Only the sentences around a key word are read: the phrases are long, reports are not short.
+  let found: boolean | null = null;
+  let upTo = -1;
+  for (const w of text.matchAll(CONSENT_WORD)) {
+    if (w.index! < upTo) continue;
+    const from = Math.max(0, w.index! - 60), to = w.index! + 80;
+    upTo = to;
+    const m = CONSENT.exec(text.slice(from, to));
+    if (!m) continue;
+    // A refusal anywhere outweighs a permission.
+    if (m.groups!.no !== undefined) return false;
+    found = true;
+  }
+  return found;
 }
 
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/g;
-
-export function detectLanguage(text: string): 'ja' | 'en' | null {
-  const sample = text.length > 20000 ? text.slice(0, 20000) : text;
-  if (!/[A-Za-z\u3040-\u30ff\u4e00-\u9fff]/.test(sample)) return null;
-  const ja = sample.match(JAPANESE)?.length ?? 0;
-  return ja >= 10 || ja > sample.length / 50 ? 'ja' : 'en';
+/** Japanese when ten kana or kanji turn up (or they are a fair share of a short text); English when letters do. */
+export function detectLanguage(...texts: string[]): 'ja' | 'en' | null {
+  let ja = 0, latin = 0, seen = 0;
+  for (const text of texts) {
+    const n = Math.min(text.length, 20000);
+    seen += n;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if ((c >= 0x3040 && c <= 0x30ff) || (c >= 0x4e00 && c <= 0x9fff)) { if (++ja >= 10) return 'ja'; }
+      else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) latin++;
+    }
+  }
+  if (ja === 0 && latin === 0) return null;
+  return ja > seen / 50 || latin === 0 ? 'ja' : 'en';
 }

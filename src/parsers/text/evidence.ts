@@ -3,7 +3,7 @@
 // whole whois records; each hit is scored by where it stands (log line, Received: chain, whois
 // block, signature) and by the nearest words around it, in English and Japanese. The inventory
 // outranks every word: a resource the desk hosts is what the report is about.
-import { baseDomain, extractIndicators, isNonPublicIp, normaliseText, type Indicator, type NormalisedText } from './indicators.js';
+import { baseDomain, extractIndicators, isNonPublicIp, lineAt, normaliseText, type Indicator, type NormalisedText } from './indicators.js';
 import { originHop, parseReceived, type Hop } from './received.js';
 import { parseIPv4 } from '../../attribution/ip.js';
 
@@ -135,9 +135,8 @@ class LineRoles {
 /** The pasted Received: chain's delivering hop (with the lines of its header), and the reporter's own relays. */
 function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string> } {
   const blocks: Array<{ hop: Hop; lines: Set<number> }> = [];
-  if (!/^\s*received:/im.test(norm.text)) return { ownIps: new Set() };
-  for (let i = 0; i < norm.lines.length; i++) {
-    if (!roles.startsReceived(i)) continue;
+  for (const m of norm.text.matchAll(/^[ \t]*received:/gim)) {
+    const i = lineAt(norm.starts, m.index!);
     const lines = new Set([i]);
     let v = norm.lines[i].replace(/^\s*received:/i, '');
     for (let j = i + 1; j < norm.lines.length && !roles.startsReceived(j) && roles.of(j) === 'received'; j++) { v += ' ' + norm.lines[j].trim(); lines.add(j); }

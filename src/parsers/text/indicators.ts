@@ -31,7 +31,6 @@ export interface NormalisedText {
 }
 
 const FULLWIDTH = /[\uff01-\uff5e\u3000]/;
-const IDEOGRAPHIC_DOT = /(?<=[A-Za-z0-9])[。｡](?=[A-Za-z0-9])/g;
 const DEFANG = /h(?:xx|XX|\*\*|\[t\]\[t\]|\[tt\])p|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[:\]|\[:\/\/\]|\[\/\/\]|\[@\]|\[at\]|\(at\)|\[\/\]/i;
 const DEFANG_ALL = new RegExp(DEFANG.source, 'gi');
 
@@ -39,7 +38,7 @@ const DEFANG_ALL = new RegExp(DEFANG.source, 'gi');
 export function normaliseText(input: string): NormalisedText {
   let text = input.includes('\r') ? input.replace(/\r\n?/g, '\n') : input;
   if (FULLWIDTH.test(text)) text = text.replace(/[\uff01-\uff5e]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
-  if (text.includes('。') || text.includes('｡')) text = text.replace(IDEOGRAPHIC_DOT, '.');
+  text = ideographicDots(text);
   let lines = text.split('\n');
   const defangedLines = new Set<number>();
   if (DEFANG.test(text)) {
@@ -53,6 +52,18 @@ export function normaliseText(input: string): NormalisedText {
   const starts: number[] = new Array(lines.length);
   for (let i = 0, off = 0; i < lines.length; i++) { starts[i] = off; off += lines[i].length + 1; }
   return { text, lines, starts, defangedLines };
+}
+
+/** "example。jp": an ideographic full stop between ASCII letters or digits is a dot. */
+function ideographicDots(text: string): string {
+  const alnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  let out = text;
+  for (const dot of ['。', '｡']) {
+    for (let i = out.indexOf(dot); i >= 0; i = out.indexOf(dot, i + 1)) {
+      if (alnum(out.charCodeAt(i - 1)) && alnum(out.charCodeAt(i + 1))) out = out.slice(0, i) + '.' + out.slice(i + 1);
+    }
+  }
+  return out;
 }
 
 function refang(m: string): string {
@@ -160,7 +171,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
   return out.sort((a, b) => a.index - b.index);
 }
 
-function lineAt(starts: number[], index: number): number {
+export function lineAt(starts: number[], index: number): number {
   let lo = 0, hi = starts.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
