@@ -118,7 +118,12 @@ function canonical4(r: Ranges): Ranges {
  * linear in the number of entries (lists of millions of entries are the normal case).
  */
 function sortByFirst4(data: Uint32Array, n: number): Uint32Array {
-  let src = data.slice(0, 2 * n), dst = new Uint32Array(2 * n);
+  let src = data.slice(0, 2 * n);
+  // FireHOL's files (and most others) come sorted already.
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = src[2 * i - 2] <= src[2 * i];
+  if (sorted) return src;
+  let dst = new Uint32Array(2 * n);
   const count = new Int32Array(65536);
   for (const shift of [0, 16]) {
     count.fill(0);
