@@ -218,12 +218,33 @@ forEachStore('web console', (store) => {
     await w.page.close();
   });
 
-  test('a legal key sees the legal-only case, marked as such', async () => {
+  /** Fills the manual case form and submits it; resolves when the page answered (a case or an error). */
+  async function openByHand(page: Page, title: string, legalKind: string) {
+    await open(page, '#/cases/new', '#new-case');
+    await page.fill('#new-case input[name=title]', title);
+    await page.selectOption('#new-case select[name=channel]', 'police');
+    await page.selectOption('#new-case select[name=legal_kind]', legalKind);
+    await page.fill('#new-case textarea[name=description]', 'Written inquiry no. 123 about 203.0.113.7');
+    await page.click('#new-case button[type=submit]');
+  }
+
+  test('legal-only cases: opened by a legal key through the form, seen by it, refused to an operator', async () => {
+    const operator = await signIn(operatorKey);
+    await openByHand(operator.page, 'Warrant for 198.51.100.20', 'warrant');
+    await operator.page.waitForSelector('#new-case .notice.error');
+    assert.match(await operator.page.innerText('#new-case .notice.error'), /only the legal role/);
+    await assertClean(operator);
+    await operator.page.close();
+
     const w = await signIn(legalKey);
+    await redraw(w.page, () => openByHand(w.page, 'Disclosure request about 203.0.113.7', 'disclosure_request'), '#case-title');
+    assert.match(await w.page.innerText('.page-header'), /法務限定|Legal only/);
+    assert.match(await w.page.innerText('.facts'), /発信者情報開示請求|Disclosure request/);
     await open(w.page, '#/cases?state=all', 'table.cases');
     const row = w.page.locator('table.cases tr', { hasText: cases.legal });
     assert.equal(await row.count(), 1);
     assert.match(await row.innerText(), /法務限定|Legal only/);
+    assert.match(await w.page.innerText('table.cases'), /Disclosure request about 203\.0\.113\.7/);
     await assertClean(w);
     await w.page.close();
   });

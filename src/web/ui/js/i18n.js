@@ -59,6 +59,10 @@ const ja = {
   'action.proposed': '提案', 'action.pending_approval': '承認待ち', 'action.done': '実施済み', 'action.failed': '失敗', 'action.dry_run': '試行（dry run）', 'action.rejected': '却下',
   'misuse.fraudulent_contract': '不正契約', 'misuse.compromised': '第三者による侵害', 'misuse.reseller': '再販事業者', 'misuse.grey_use': '契約者によるグレーな利用',
   'message.note': 'メモ', 'message.customer_reply': '顧客からの回答', 'message.reporter_message': '報告者からのメール', 'message.other_message': 'その他のメール',
+  'newcase.title': 'ケースを起票', 'newcase.hint': '電話・郵便・警察などで受けた連絡をケースにします。法的要請は法務権限のあるキーでのみ起票できます。',
+  'newcase.channel': '受付経路', 'newcase.byPlaybook': 'プレイブックに従う', 'newcase.description': '内容（記録に残ります）', 'newcase.open': '起票する',
+  'channel.phone': '電話', 'channel.letter': '郵便', 'channel.fax': 'FAX', 'channel.mail': 'メール', 'channel.web': 'Web フォーム', 'channel.in_person': '来訪',
+  'channel.police': '警察', 'channel.court': '裁判所',
   'dur.d': '日', 'dur.h': '時間', 'dur.m': '分', 'dur.s': '秒',
 };
 
@@ -120,6 +124,10 @@ const en = {
   'action.proposed': 'Proposed', 'action.pending_approval': 'Waiting for approval', 'action.done': 'Done', 'action.failed': 'Failed', 'action.dry_run': 'Dry run', 'action.rejected': 'Rejected',
   'misuse.fraudulent_contract': 'Fraudulent contract', 'misuse.compromised': 'Compromised by a third party', 'misuse.reseller': 'Reseller', 'misuse.grey_use': 'Grey use by the customer',
   'message.note': 'Note', 'message.customer_reply': 'Customer reply', 'message.reporter_message': 'Reporter mail', 'message.other_message': 'Other mail',
+  'newcase.title': 'Open a case', 'newcase.hint': 'A case for what arrived by phone, letter, from the police or a court. Legal requests need a key with the legal role.',
+  'newcase.channel': 'Arrived by', 'newcase.byPlaybook': 'From the playbook', 'newcase.description': 'What was said (kept in the record)', 'newcase.open': 'Open the case',
+  'channel.phone': 'Phone', 'channel.letter': 'Letter', 'channel.fax': 'Fax', 'channel.mail': 'Mail', 'channel.web': 'Web form', 'channel.in_person': 'In person',
+  'channel.police': 'Police', 'channel.court': 'Court',
   'dur.d': 'd', 'dur.h': 'h', 'dur.m': 'min', 'dur.s': 's',
 };
 

@@ -9,6 +9,7 @@ import * as reports from './pages/reports.js';
 import * as report from './pages/report.js';
 import * as cases from './pages/cases.js';
 import * as caseDetail from './pages/case.js';
+import * as newCase from './pages/newcase.js';
 import * as queues from './pages/queues.js';
 import * as notices from './pages/notices.js';
 import * as blocklists from './pages/blocklists.js';
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^reports$/, reports.render],
   [/^reports\/(\d+)$/, report.render],
   [/^cases$/, cases.render],
+  [/^cases\/new$/, newCase.render],
   [/^cases\/([\w.-]+)$/, caseDetail.render],
   [/^triage$/, queues.triage],
   [/^overdue$/, queues.overdue],

@@ -46,7 +46,7 @@ async function draw(root, ref, flash) {
         ['col.resource', c.resource],
         ['case.legalKind', c.legal_kind ? label('legal', c.legal_kind) : null],
         ['case.misuse', c.misuse_kind ? label('misuse', c.misuse_kind) : null],
-        ['col.channel', c.channel],
+        ['col.channel', c.channel ? label('channel', c.channel) : null],
         ['col.assignee', c.assignee],
         ['col.events', String(c.event_count)],
         ['col.opened', time(c.opened_at)],

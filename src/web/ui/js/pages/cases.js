@@ -41,7 +41,7 @@ export async function render(_params, query) {
     location.hash = route('cases', Object.fromEntries(new FormData(form)));
   });
   return h('div', {},
-    pageHeader(t('cases.title')),
+    pageHeader(t('cases.title'), [], [h('a', { class: 'button', href: route('cases/new'), id: 'new-case-link' }, t('newcase.title'))]),
     form,
     table(caseColumns, doc.cases, { class: 'cases', rowClass: caseRowClass }),
     doc.next ? h('p', { class: 'pager' }, h('a', { class: 'button', href: route('cases', { ...f, after: doc.next }) }, t('common.more'))) : null);
