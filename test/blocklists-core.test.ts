@@ -88,6 +88,16 @@ test('Spamhaus DROP style comments, IPv6, ranges; malformed lines counted with s
   ]);
 });
 
+test('odd charsets: a UTF-16 list and Shift_JIS comments are counted as malformed, not crashed on', () => {
+  const utf16 = Buffer.from('192.0.2.1\n192.0.2.2\n', 'utf16le').toString('latin1');
+  const p = parse(utf16);
+  assert.equal(p.v4.n, 0);
+  assert.equal(p.malformed, 3, 'two lines, and the NUL half of the last newline');
+  const sjis = parse('192.0.2.1 ; \x83\x65\x83\x58\x83\x67\n\x83\x65\x83\x58\x83\x67\n');
+  assert.deepEqual(entries(sjis.v4), ['192.0.2.1']);
+  assert.equal(sjis.malformed, 1);
+});
+
 test('host bits in a CIDR are read as the network (as iprange does) and counted', () => {
   const p = parse('192.0.2.77/24\n2001:db8::1/32\n');
   assert.deepEqual(entries(p.v4), ['192.0.2.0/24']);

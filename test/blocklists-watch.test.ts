@@ -43,22 +43,28 @@ ${entries === undefined ? '' : `# Entries         : ${entries} unique IPs\n`}#
 `;
 
 /** A list server on 127.0.0.1: each path answers with what the test sets, honouring ETag. */
-interface Served { body?: string; status?: number; etag?: string; cutShort?: boolean }
+interface Served { body?: string; status?: number; etag?: string; lastModified?: string; cutShort?: boolean; chunked?: boolean; hang?: boolean }
 class ListServer {
   readonly lists = new Map<string, Served>();
-  readonly requests: { path: string; ifNoneMatch?: string }[] = [];
+  readonly requests: { path: string; ifNoneMatch?: string; ifModifiedSince?: string }[] = [];
   private server!: Server;
   url = '';
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
       const path = req.url ?? '/';
-      this.requests.push({ path, ifNoneMatch: req.headers['if-none-match'] as string | undefined });
+      this.requests.push({ path, ifNoneMatch: req.headers['if-none-match'] as string | undefined, ifModifiedSince: req.headers['if-modified-since'] });
       const s = this.lists.get(path);
       if (!s) { res.writeHead(404).end('not found'); return; }
+      if (s.hang) return; // never answers: the client's timeout must end it
       if (s.status && s.status !== 200) { res.writeHead(s.status).end('<html>error</html>'); return; }
       if (s.etag && req.headers['if-none-match'] === s.etag) { res.writeHead(304).end(); return; }
+      if (s.lastModified && req.headers['if-modified-since'] === s.lastModified) { res.writeHead(304).end(); return; }
       const body = Buffer.from(s.body ?? '');
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(s.cutShort ? body.length + 1000 : body.length), ...(s.etag ? { etag: s.etag } : {}) });
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        ...(s.chunked ? {} : { 'content-length': String(s.cutShort ? body.length + 1000 : body.length) }),
+        ...(s.etag ? { etag: s.etag } : {}), ...(s.lastModified ? { 'last-modified': s.lastModified } : {}),
+      });
       // Cut short: the headers and part of the body go out, then the connection drops.
       if (s.cutShort) { res.write(body, () => setTimeout(() => res.socket?.destroy(), 20)); return; }
       res.end(body);
@@ -189,13 +195,30 @@ forEachStore('blocklist watch', (store) => {
     assert.equal((await getSource(db, 'flaky'))?.entries, 2, 'the last good version stays recorded');
   });
 
-  test('an oversized list is refused without being read whole', async () => {
-    http.lists.set('/huge.ipset', { body: '203.0.113.1\n'.repeat(10000) });
-    const d = deps({ sources: [{ name: 'huge', url: `${http.url}/huge.ipset` }], max_bytes: 4096 });
-    const [o] = await syncLists(d, { now: new Date('2024-05-01T00:00:00Z') });
-    assert.equal(o.outcome, 'failed');
-    assert.equal((await listAlerts(db, { list: 'huge', limit: 1 }))[0].kind, 'over_cap');
-    assert.equal(existsSync(copyPath(store().dataDir, 'huge')), false);
+  test('an oversized list is refused, announced (Content-Length) or not (chunked, cut at the cap while streaming)', async () => {
+    for (const chunked of [false, true]) {
+      const name = chunked ? 'huge-chunked' : 'huge';
+      http.lists.set(`/${name}.ipset`, { body: '203.0.113.1\n'.repeat(10000), chunked });
+      const d = deps({ sources: [{ name, url: `${http.url}/${name}.ipset` }], max_bytes: 4096 });
+      const [o] = await syncLists(d, { now: new Date('2024-05-01T00:00:00Z') });
+      assert.equal(o.outcome, 'failed', name);
+      assert.equal((await listAlerts(db, { list: name, limit: 1 }))[0].kind, 'over_cap');
+      assert.equal(existsSync(copyPath(store().dataDir, name)), false);
+    }
+  });
+
+  test('If-Modified-Since for servers without ETag; a server that never answers times out', { timeout: 30000 }, async () => {
+    const lastModified = 'Mon, 01 Jan 2024 00:00:00 GMT';
+    http.lists.set('/lm.ipset', { body: '198.51.100.70\n', lastModified });
+    const d = deps({ sources: [{ name: 'lm', url: `${http.url}/lm.ipset` }], timeout: 1 });
+    assert.equal((await syncLists(d, { now: new Date('2024-06-01T00:00:00Z') }))[0].outcome, 'updated');
+    assert.equal((await syncLists(d, { now: new Date('2024-06-02T00:00:00Z') }))[0].outcome, 'unchanged');
+    assert.equal(http.requests.at(-1)?.ifModifiedSince, lastModified);
+    http.lists.set('/lm.ipset', { hang: true });
+    const [o] = await syncLists(d, { now: new Date('2024-06-03T00:00:00Z') });
+    assert.equal(o.outcome, 'kept_previous');
+    assert.match(o.error!, /timed out/);
+    assert.equal((await listListings(db, { list: 'lm', active: true })).length, 1);
   });
 
   test('a FireHOL checkout directory: one list per .ipset/.netset, a vanished file keeps its last version', async () => {
