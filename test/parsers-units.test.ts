@@ -11,7 +11,7 @@ import { classifyText, detectLanguage, forwardConsent } from '../src/parsers/tex
 import { findSubjects } from '../src/parsers/text/evidence.js';
 import { xarfType } from '../src/parsers/xarf/index.js';
 import { classifyReport } from '../src/parsers/shadowserver/schema.js';
-import { csvEvents, reportTypeOf } from '../src/parsers/index.js';
+import { DEFAULT_LIMITS, csvEvents, parseReport, reportTypeOf } from '../src/parsers/index.js';
 import { ownedMatcher } from '../src/parsers/ours.js';
 import { TAXONOMY } from '../src/events/event.js';
 
@@ -173,4 +173,16 @@ test('the stand-alone inventory matcher honours netblocks, names and validity', 
   assert.equal(ours('https://secure-login.example-bank.jp/verify/'), true);
   assert.equal(ours('secure-login.example-bank.jp', new Date('2026-10-01')), false, 'not yet assigned then');
   assert.equal(ours('notexample-bank.jp'), false);
+});
+
+test('a JSON event list is read with the API rules; X-ARF JSON by its own parser', async () => {
+  const ctx = { isOurs: () => false, limits: DEFAULT_LIMITS };
+  const list = await parseReport(Buffer.from(JSON.stringify([{ 'source.ip': '203.0.113.5', 'classification.type': 'scanner', 'extra.count': 3 }])), ctx);
+  assert.deepEqual([list.rejected, list.parser], [false, 'events']);
+  assert.deepEqual(list.events, [{ 'source.ip': '203.0.113.5', 'classification.type': 'scanner', 'classification.taxonomy': 'information-gathering', 'extra.count': 3 }]);
+  const bad = await parseReport(Buffer.from(JSON.stringify({ events: [{ 'source.ip': '203.0.113.5', 'Source IP': 'x' }] })), ctx);
+  assert.deepEqual([bad.rejected, bad.reason], [true, 'malformed']);
+  assert.match(bad.error!, /'Source IP' is not an IntelMQ harmonization key/);
+  const xarf = await parseReport(Buffer.from(JSON.stringify({ xarf_version: '4.0.0', category: 'connection', type: 'port-scan', source_identifier: '2001:db8::7', timestamp: '2026-11-25T00:00:00Z', reporter: { org: 'Scan Watch' } })), ctx);
+  assert.deepEqual(xarf.events.map((e) => [e['source.ip'], e['classification.type'], e['feed.provider']]), [['2001:db8::7', 'scanner', 'Scan Watch']]);
 });

@@ -1,7 +1,8 @@
 // The parsers' one entry point: raw bytes in (a mail, an X-ARF JSON document, a CSV or zip
 // file), a ParsedReport out. Never throws for bad input: refusals come back as rejected reports
 // with a reason the intake records. See README.md in this folder.
-import { classify, type Event } from '../events/event.js';
+import type { Event } from '../events/event.js';
+import { EventListError, isEventList, readEventList } from '../intake/event-list.js';
 import { parseMessage, ParseRefusal } from './mail/mime.js';
 import { MailReport } from './mail/report.js';
 import { EventSink } from './sink.js';
@@ -95,28 +96,17 @@ async function parseJson(raw: Buffer, ctx: ParseContext, sink: EventSink): Promi
     const r = xarfJsonEvents(doc as Record<string, unknown>, sink);
     return finish({ rejected: false, parser: 'xarf', warnings: [], reporter: r.reporter, date: r.date, forwardConsent: r.forwardConsent ?? null, language: null }, sink);
   }
-  const list = Array.isArray(doc) ? doc : (doc as { events?: unknown }).events;
-  if (!Array.isArray(list)) return refused('malformed', 'JSON that is neither X-ARF nor a list of events');
-  for (const item of list) {
-    const e = eventFromJson(item);
-    if (!e) return refused('malformed', 'an event list entry is not a flat object of harmonized fields');
-    sink.add(e);
-    if (sink.full) await sink.flush();
+  // The API's own format; its rules live with the HTTP intake, which checks posts before storing them.
+  if (!isEventList(doc)) return refused('malformed', 'JSON that is neither X-ARF nor a list of events');
+  let events: Event[];
+  try {
+    events = readEventList(doc, ctx.limits.maxEvents);
+  } catch (e) {
+    if (e instanceof EventListError) return refused('malformed', e.message);
+    throw e;
   }
+  for (const e of events) sink.add(e);
   return finish({ rejected: false, parser: 'events', warnings: [], language: null, forwardConsent: null }, sink);
-}
-
-/** A flat event from a reporter's JSON list: known and extra.* keys with plain values, classified. */
-function eventFromJson(item: unknown): Event | null {
-  if (!item || typeof item !== 'object' || Array.isArray(item)) return null;
-  const e: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(item)) {
-    if (!/^[a-z_]+(?:\.[a-z0-9_]+)+$|^raw$/.test(k)) return null;
-    if (v !== null && typeof v === 'object' && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) return null;
-    e[k] = v;
-  }
-  const type = typeof e['classification.type'] === 'string' ? (e['classification.type'] as string) : 'other';
-  return classify(e as Event, type, e['classification.identifier'] as string | undefined);
 }
 
 async function finish(r: Omit<ParsedReport, 'events' | 'eventCount'>, sink: EventSink): Promise<ParsedReport> {

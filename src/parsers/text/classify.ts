@@ -16,7 +16,7 @@ const RULES: Rule[] = [
   { type: 'ddos', re: /\bd?dos\b|denial[- ]of[- ]service|flood|amplification|reflect\w* attack|DDoS|DoS攻撃|反射型|踏み台/gi },
   { type: 'brute-force', re: /brute[- ]?forc|failed password|authentication failure|invalid user|login attempts?|password guessing|dictionary attack|総当たり|ブルートフォース|パスワードリスト|不正ログイン|ログイン試行|認証失敗|辞書攻撃/gi },
   { type: 'scanner', re: /port ?scan|scanning|\bscans?\b|probing|スキャン|ポートスキャン|探索行為/gi },
-  { type: 'exploit', re: /exploit|sql injection|\bsqli\b|rce\b|remote code execution|脆弱性を(?:狙|悪用)|攻撃コード|インジェクション/gi },
+  { type: 'exploit', re: /exploit|sql injection|\bsqli\b|\brce\b|remote code execution|脆弱性を(?:狙|悪用)|攻撃コード|インジェクション/gi },
   { type: 'infected-system', re: /infected|\bbot\b|botnet|malware infection|sinkhole|感染|ボット/gi },
   { type: 'spam', re: /\bspam|unsolicited|junk mail|bulk mail|迷惑メール|スパム|広告メール|大量送信/gi },
   { type: 'unauthorised-information-access', re: /unauthori[sz]ed access|不正アクセス/gi, weight: 0.5 },
@@ -74,7 +74,7 @@ export function forwardConsent(text: string): boolean | null {
 export function detectLanguage(...texts: string[]): 'ja' | 'en' | null {
   let ja = 0, latin = 0, seen = 0;
   for (const text of texts) {
-    const n = Math.min(text.length, 20000);
+    const n = Math.min(text.length, 4000);
     seen += n;
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);

@@ -156,8 +156,15 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
     for (let colon = text.indexOf(':'); colon >= 0 && colon < len;) {
       let s = colon, e = colon + 1;
       while (s > 0 && isV6Char(text.charCodeAt(s - 1))) s--;
-      while (e < len && isV6Char(text.charCodeAt(e))) e++;
+      // Count colons on the way: times and "sshd[1]:" are dismissed without building a string.
+      let colons = 1, double = false;
+      while (e < len && isV6Char(text.charCodeAt(e))) {
+        if (text.charCodeAt(e) === 58) { colons++; if (text.charCodeAt(e - 1) === 58) double = true; }
+        e++;
+      }
+      for (let k = s; k < colon; k++) if (text.charCodeAt(k) === 58) { colons++; if (text.charCodeAt(k + 1) === 58) double = true; }
       colon = text.indexOf(':', e);
+      if (!double && colons < 7) continue;
       while (e > s && (text.charCodeAt(e - 1) === 46 || (text.charCodeAt(e - 1) === 58 && text.charCodeAt(e - 2) !== 58))) e--;
       const token = text.slice(s, e);
       if (token.length < 4 || !/\d/.test(token) || (!token.includes('::') && token.split(':').length !== 8) || inUrl(s)) continue;
