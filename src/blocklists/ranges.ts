@@ -262,33 +262,17 @@ function intersect4(list: Ranges, owned: OwnedRanges, hit: (entry: number, owned
 export function pairwiseOverlap(sets: Ranges[]): Float64Array {
   const n = sets.length, out = new Float64Array(n * n);
   if (n === 0) return out;
-  const w = sets[0].w, stride = 2 * w;
-  // A boundary is where a list starts (at first) or stops (just after last); both are kept as
-  // address words plus one flag word for "after last", so that the last address of the space works.
-  let count = 0;
-  for (const s of sets) count += 2 * s.n;
-  const at = new Uint32Array(count * (w + 1));
-  const who = new Int32Array(count);
-  let b = 0;
-  for (let li = 0; li < n; li++) {
-    const s = sets[li];
-    for (let i = 0; i < s.n; i++) {
-      at.set(s.data.subarray(i * stride, i * stride + w), b * (w + 1));
-      who[b++] = li + 1;
-      at.set(s.data.subarray(i * stride + w, i * stride + stride), b * (w + 1));
-      at[b * (w + 1) + w] = 1;
-      who[b++] = -(li + 1);
-    }
-  }
-  const order = sortBoundaries(at, w, count);
+  const w = sets[0].w;
+  const b = w === 1 ? boundaries4(sets) : boundariesWide(sets, w);
   const active: number[] = [];
   const pos = new Int32Array(n).fill(-1);
-  const prev = new Uint32Array(w + 1), cur = new Uint32Array(w + 1);
-  for (let x = 0; x < count; x++) {
-    const bi = order[x];
-    cur.set(at.subarray(bi * (w + 1), bi * (w + 1) + w + 1));
+  // An address plus a flag word: 1 means "just after this address", so that a range ending at the
+  // very last address of the space still has somewhere to stop.
+  let prev = new Uint32Array(w + 1), cur = new Uint32Array(w + 1);
+  for (let x = 0; x < b.count; x++) {
+    b.at(x, cur);
     if (active.length > 0) {
-      const len = boundaryDistance(prev, cur, w);
+      const len = minus(cur, 0, prev, 0, w) + cur[w] - prev[w];
       if (len > 0) {
         for (let p = 0; p < active.length; p++) {
           for (let q = p; q < active.length; q++) {
@@ -298,44 +282,70 @@ export function pairwiseOverlap(sets: Ranges[]): Float64Array {
         }
       }
     }
-    const li = who[bi];
-    if (li > 0) { pos[li - 1] = active.length; active.push(li - 1); }
+    const li = b.list(x);
+    if (cur[w] === 0) { pos[li] = active.length; active.push(li); }
     else {
-      const k = pos[-li - 1], moved = active.pop()!;
+      const k = pos[li], moved = active.pop()!;
       if (k < active.length) { active[k] = moved; pos[moved] = k; }
-      pos[-li - 1] = -1;
+      pos[li] = -1;
     }
-    prev.set(cur);
+    [prev, cur] = [cur, prev];
   }
   return out;
 }
 
-/** Boundary order: by address, and at one address a stop-after-last sorts after a start. */
-function sortBoundaries(at: Uint32Array, w: Words, count: number): Int32Array {
-  const order = new Int32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  const s = w + 1;
-  if (w === 1) {
-    // IPv4: one native sort of (address << 32 | flag << 31 | index), read back through the halves.
-    if (count >= 0x80000000) throw new RangeError('too many boundaries for one overlap sweep');
-    const keys = new BigUint64Array(count);
-    const half = new Uint32Array(keys.buffer);
-    for (let i = 0; i < count; i++) {
-      half[2 * i + HI] = at[i * s];
-      half[2 * i + LO] = (at[i * s + 1] * 0x80000000 + i) >>> 0;
-    }
-    keys.sort();
-    for (let i = 0; i < count; i++) order[i] = half[2 * i + LO] & 0x7fffffff;
-    return order;
-  }
-  order.sort((a, b) => {
-    for (let k = 0; k < s; k++) if (at[a * s + k] !== at[b * s + k]) return at[a * s + k] < at[b * s + k] ? -1 : 1;
-    return 0;
-  });
-  return order;
+/** Range boundaries of several lists in address order (a start before a stop at one address). */
+interface Boundaries {
+  count: number;
+  /** Writes the address words and the stop flag of boundary x. */
+  at(x: number, into: Uint32Array): void;
+  list(x: number): number;
 }
 
-/** Addresses from boundary a up to (not including) boundary b; a "stop" flag means address + 1. */
-function boundaryDistance(a: Uint32Array, b: Uint32Array, w: Words): number {
-  return minus(b, 0, a, 0, w) + b[w] - a[w];
+/** IPv4: one native sort of 64-bit keys (address << 32 | stop << 31 | list); 8 bytes a boundary. */
+function boundaries4(sets: Ranges[]): Boundaries {
+  let count = 0;
+  for (const s of sets) count += 2 * s.n;
+  if (sets.length >= 0x80000000) throw new RangeError('too many lists for one overlap sweep');
+  const keys = new BigUint64Array(count);
+  const half = new Uint32Array(keys.buffer);
+  let b = 0;
+  sets.forEach((s, li) => {
+    for (let i = 0; i < s.n; i++) {
+      half[2 * b + HI] = s.data[2 * i]; half[2 * b + LO] = li; b++;
+      half[2 * b + HI] = s.data[2 * i + 1]; half[2 * b + LO] = (0x80000000 | li) >>> 0; b++;
+    }
+  });
+  keys.sort();
+  return {
+    count,
+    at(x, into) { into[0] = half[2 * x + HI]; into[1] = half[2 * x + LO] >>> 31; },
+    list(x) { return half[2 * x + LO] & 0x7fffffff; },
+  };
+}
+
+/** IPv6: boundaries as words plus flag, ordered through an index sort. */
+function boundariesWide(sets: Ranges[], w: Words): Boundaries {
+  const stride = 2 * w, s = w + 1;
+  let count = 0;
+  for (const set of sets) count += 2 * set.n;
+  const at = new Uint32Array(count * s), who = new Int32Array(count);
+  let b = 0;
+  sets.forEach((set, li) => {
+    for (let i = 0; i < set.n; i++) {
+      at.set(set.data.subarray(i * stride, i * stride + w), b * s); who[b++] = li;
+      at.set(set.data.subarray(i * stride + w, i * stride + stride), b * s); at[b * s + w] = 1; who[b++] = li;
+    }
+  });
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  order.sort((x, y) => {
+    for (let k = 0; k < s; k++) if (at[x * s + k] !== at[y * s + k]) return at[x * s + k] < at[y * s + k] ? -1 : 1;
+    return 0;
+  });
+  return {
+    count,
+    at(x, into) { into.set(at.subarray(order[x] * s, order[x] * s + s)); },
+    list(x) { return who[order[x]]; },
+  };
 }
