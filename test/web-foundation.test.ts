@@ -43,6 +43,18 @@ forEachStore('web: auth, inventory and attribution API', (store) => {
       const badAt = await app.inject({ method: 'GET', url: '/api/v1/attribute?resource=203.0.113.9&at=yesterday', headers: operator });
       assert.equal(badAt.statusCode, 400);
 
+      const list = await app.inject({ method: 'GET', url: '/api/v1/customers?q=sample', headers: operator });
+      assert.deepEqual(list.json().customers.map((c: { id: string }) => c.id), ['c1']);
+      const literal = await app.inject({ method: 'GET', url: '/api/v1/customers?q=%25', headers: operator });
+      assert.equal(literal.json().customers.length, 0, 'a % in the query is a literal');
+      const one = await app.inject({ method: 'GET', url: '/api/v1/customers/c1', headers: operator });
+      assert.equal(one.statusCode, 200);
+      assert.deepEqual(one.json().services[0].resources.map((r: { resource: string }) => r.resource), ['203.0.113.0/24']);
+      const own = await app.inject({ method: 'GET', url: '/api/v1/customers/c1', headers: await t.keyFor(['customer'], { customerId: 'c1' }) });
+      assert.equal(own.statusCode, 200);
+      const other = await app.inject({ method: 'GET', url: '/api/v1/customers/c1', headers: await t.keyFor(['customer'], { customerId: 'c2' }) });
+      assert.equal(other.statusCode, 404, "another customer's record is not there for a customer key");
+
       const spec = await app.inject({ method: 'GET', url: '/api/openapi.json' });
       assert.equal(spec.statusCode, 200);
       const paths = spec.json().paths;

@@ -15,7 +15,74 @@ const attributionSchema = {
   required: ['input', 'customer_id', 'service_id', 'service_type', 'brand'],
 };
 
+const customerSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, name: { type: 'string' }, language: { type: 'string' }, brand: { type: 'string' },
+    emails: { type: 'array', items: { type: 'string' } },
+    services: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' }, type: { type: 'string' }, plan: { type: ['string', 'null'] },
+          resources: {
+            type: 'array',
+            items: { type: 'object', properties: { resource: { type: 'string' }, kind: { type: 'string' }, valid_from: { type: 'string' }, valid_to: { type: ['string', 'null'] } } },
+          },
+        },
+      },
+    },
+  },
+};
+
 export const inventoryRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
+  app.get('/api/v1/customers', {
+    preHandler: requireRole('operator', 'legal'),
+    schema: {
+      tags: ['inventory'], summary: 'Customers whose id, name or e-mail contains the query',
+      querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } } },
+      response: { 200: { type: 'object', properties: { customers: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, language: { type: 'string' }, brand: { type: 'string' }, emails: { type: 'array', items: { type: 'string' } } } } } } } },
+    },
+  }, async (req) => {
+    const q = req.query as { q?: string; limit: number };
+    const like = `%${(q.q ?? '').replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const r = await desk.db.query(`SELECT id, name, language, brand_id AS brand, emails FROM customers
+      WHERE id ILIKE $1 OR name ILIKE $1 OR array_to_string(emails, ' ') ILIKE $1 ORDER BY id LIMIT $2`, [like, q.limit]);
+    return { customers: r.rows };
+  });
+
+  app.get('/api/v1/customers/:id', {
+    preHandler: requireRole('operator', 'legal', 'customer'),
+    schema: {
+      tags: ['inventory'], summary: 'A customer with its services and every resource they hold or held',
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 128 } }, required: ['id'] },
+      response: { 200: customerSchema, 404: { type: 'object', properties: { error: { type: 'string' } } } },
+    },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const p = req.principal!;
+    // A customer's key sees its own record only.
+    if (!p.roles.some((r) => r === 'operator' || r === 'legal' || r === 'admin') && p.customerId !== id) {
+      return reply.code(404).send({ error: `no customer ${id}` });
+    }
+    const c = await desk.db.query<{ id: string; name: string; language: string; brand: string; emails: string[] }>(
+      'SELECT id, name, language, brand_id AS brand, emails FROM customers WHERE id = $1', [id]);
+    if (!c.rows.length) return reply.code(404).send({ error: `no customer ${id}` });
+    const rows = await desk.db.query<{ sid: string; type: string; plan: string | null; resource: string | null; kind: string | null; valid_from: Date | null; valid_to: Date | null }>(
+      `SELECT s.id AS sid, s.type, s.plan, a.resource, a.kind, a.valid_from, a.valid_to FROM services s
+         LEFT JOIN assignments a ON a.service_id = s.id WHERE s.customer_id = $1 ORDER BY s.id, a.valid_from, a.resource`, [id]);
+    const services = new Map<string, { id: string; type: string; plan: string | null; resources: unknown[] }>();
+    for (const r of rows.rows) {
+      let svc = services.get(r.sid);
+      if (!svc) { svc = { id: r.sid, type: r.type, plan: r.plan, resources: [] }; services.set(r.sid, svc); }
+      if (r.resource) {
+        svc.resources.push({ resource: r.resource, kind: r.kind, valid_from: new Date(r.valid_from!).toISOString(), valid_to: r.valid_to ? new Date(r.valid_to).toISOString() : null });
+      }
+    }
+    return { ...c.rows[0], services: [...services.values()] };
+  });
+
   app.get('/api/v1/attribute', {
     preHandler: requireRole('operator', 'legal'),
     schema: {
