@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseListFile, ListParser } from '../src/blocklists/format.js';
 import { inventoryFromRanges } from '../src/blocklists/inventory.js';
 import { matchList } from '../src/blocklists/match.js';
-import { addressCount, merged } from '../src/blocklists/ranges.js';
+import { addressCount, merged, pairwiseOverlap } from '../src/blocklists/ranges.js';
 import { formatIPv4 } from '../src/attribution/ip.js';
 
 function arg(name: string, dflt: number): number {
@@ -25,7 +25,7 @@ function arg(name: string, dflt: number): number {
 }
 const LISTS = arg('lists', 400), ENTRIES = arg('entries', 10_000_000), NETBLOCKS = arg('netblocks', 100_000);
 const keepAt = process.argv.indexOf('--keep');
-const dir = process.argv[2] === '--measure' ? process.argv[3]
+const dir = process.argv[2]?.startsWith('--measure') ? process.argv[3]
   : keepAt > 0 ? process.argv[keepAt + 1] : mkdtempSync(join(tmpdir(), 'madoguchi-bench-bl-'));
 mkdirSync(dir, { recursive: true });
 
@@ -115,19 +115,30 @@ function addressesIn(text: Buffer): number {
   return addressCount(merged(p.end().v4));
 }
 
-/** Runs the Madoguchi side in a child process of its own, so that its peak RSS is its own. */
-function madoguchiChild(): { ms: number; wallMs: number; common: number[]; peakRssMiB: number } {
+/** Runs a measurement in a child process of its own, so that its peak RSS is its own. */
+function child<T>(mode: string): T & { wallMs: number; peakRssMiB: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--measure', dir], { maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), mode, dir], { maxBuffer: 1 << 26 });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`measurement failed: ${r.stderr}`);
   return { ...JSON.parse(r.stdout.toString()), wallMs };
 }
 
+const listFiles = () => readdirSync(dir).filter((f) => f.startsWith('list_')).sort().map((f) => join(dir, f));
+const report = (r: object) => process.stdout.write(JSON.stringify({ ...r, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+
 async function measure(): Promise<void> {
-  const files = readdirSync(dir).filter((f) => f.startsWith('list_')).sort().map((f) => join(dir, f));
-  const r = await madoguchi(files, join(dir, 'inventory.netset'));
-  process.stdout.write(JSON.stringify({ ...r, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  report(await madoguchi(listFiles(), join(dir, 'inventory.netset')));
+}
+
+/** The quality report's overlap of every list with every other. */
+async function measureOverlap(): Promise<void> {
+  const t0 = process.hrtime.bigint();
+  const sets = [];
+  for (const p of listFiles()) sets.push(merged((await parseListFile(p)).v4));
+  const t1 = process.hrtime.bigint();
+  pairwiseOverlap(sets);
+  report({ parseMs: Number(t1 - t0) / 1e6, overlapMs: Number(process.hrtime.bigint() - t1) / 1e6 });
 }
 
 async function main(): Promise<void> {
@@ -137,7 +148,7 @@ async function main(): Promise<void> {
   const inv = makeInventory();
   const lists = makeLists(inv.blocks);
   const du = spawnSync('du', ['-sh', dir]).stdout.toString().split('\t')[0];
-  const ours = madoguchiChild();
+  const ours = child<{ ms: number; common: number[] }>('--measure');
   const theirs = iprange(lists, inv.path);
   let mismatches = 0, listed = 0;
   theirs.outputs.forEach((o, i) => {
@@ -153,8 +164,12 @@ async function main(): Promise<void> {
     `iprange LIST --common INVENTORY, once per list (${firstLine}): ${(theirs.ms / 1000).toFixed(2)} s`,
     `ratio iprange / madoguchi: ${(theirs.ms / ours.ms).toFixed(2)}x (with Node start-up: ${(theirs.ms / ours.wallMs).toFixed(2)}x)`,
   ].join('\n') + '\n');
+  const ov = child<{ parseMs: number; overlapMs: number }>('--measure-overlap');
+  process.stdout.write(`report overlap, all ${LISTS} lists pairwise: ${(ov.overlapMs / 1000).toFixed(2)} s after ${(ov.parseMs / 1000).toFixed(2)} s parsing; peak RSS ${ov.peakRssMiB.toFixed(0)} MiB\n`);
   if (keepAt < 0) rmSync(dir, { recursive: true, force: true });
   if (mismatches) process.exitCode = 1;
 }
 
-if (process.argv[2] === '--measure') await measure(); else await main();
+if (process.argv[2] === '--measure') await measure();
+else if (process.argv[2] === '--measure-overlap') await measureOverlap();
+else await main();
