@@ -68,7 +68,7 @@ export abstract class DateTemplate {
   /** The compiled template; throws DatePatternError when the pattern is not a valid regex. */
   re(): Regex {
     if (!this.compiled) {
-      try { this.compiled = new Regex(this.regex, { plain: true, indices: true }); } catch (e) {
+      try { this.compiled = new Regex(this.regex, { plain: true, group1Start: true }); } catch (e) {
         throw new DatePatternError(`date pattern ${this.name}: ${(e as Error).message}`);
       }
     }
@@ -149,13 +149,23 @@ export class DatePatternRegex extends DateTemplate {
     if (RE_ALPHA_PATTERN.test(p)) regex = '(?iu)' + regex;
     this.setRegexBase(regex, wordBegin, wordEnd);
   }
+  /** Consecutive lines mostly share their stamp: the last results, valid for the same "now" and zone. */
+  private readonly recent = new Map<string, { now: number; tz: number | null; epoch: number | null }>();
+
   getDate(m: RegExpExecArray, clock: Clock, defaultTz: number | null): number | null {
+    const now = clock.now();
+    const hit = this.recent.get(m[0]);
+    if (hit && hit.now === now && hit.tz === defaultTz) return hit.epoch;
+    let epoch: number | null;
     try {
-      return groupsToEpoch(this.re().groups(m), clock, defaultTz);
+      epoch = groupsToEpoch(this.re().groups(m), clock, defaultTz);
     } catch (e) {
-      if (e instanceof RangeError) return null;
-      throw e;
+      if (!(e instanceof RangeError)) throw e;
+      epoch = null;
     }
+    if (this.recent.size >= 64) this.recent.clear();
+    this.recent.set(m[0], { now, tz: defaultTz, epoch });
+    return epoch;
   }
 }
 
@@ -418,5 +428,7 @@ export function dateDetector(datepattern: string | undefined, yearCent: string, 
   if (datepattern !== undefined) {
     for (const p of datepattern.split(/\n+/).map((s) => s.trim()).filter(Boolean)) dd.appendPattern(p);
   }
+  // fail2ban adds the defaults on the first line; now, so that they compile before any budget runs.
+  if (!dd.templates.length) dd.addDefaults();
   return dd;
 }

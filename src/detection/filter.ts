@@ -143,6 +143,8 @@ class FilterEngine implements Filter {
   readonly logtype: string;
   private readonly pref: Regex | null;
   private readonly fails: FailRegex[];
+  /** Per failregex: prefregex groups updated with the failregex's (Python's dict.update), one object shape. */
+  private readonly combine: Array<(pre: Groups, fail: Groups) => FailData>;
   private readonly ignores: Regex[];
   private readonly maxlines: number;
   private readonly dd: DateDetector;
@@ -179,6 +181,13 @@ class FilterEngine implements Filter {
     this.pref = definition.prefregex ? compile(definition.prefregex, () => new Regex(definition.prefregex!, { useDns })) : null;
     this.fails = definition.failregex.map((r) => compile(r, () => new FailRegex(r, { multiline, useDns, prefRegex: this.pref })));
     this.ignores = definition.ignoreregex.map((r) => compile(r, () => new Regex(r, { useDns })));
+    this.combine = this.fails.map((fr) => {
+      const own = new Set(fr.keys);
+      const keys = [...new Set([...(this.pref?.keys ?? []), ...own])];
+      // Keys are Python identifiers (the parser checks group names).
+      const body = keys.map((k) => `${JSON.stringify(k)}: ${own.has(k) ? 'f' : 'p'}[${JSON.stringify(k)}]`).join(', ');
+      return new Function('p', 'f', `return {${body}};`) as (pre: Groups, fail: Groups) => FailData;
+    });
     // Years %ExY accepts: around "now" and back to 1970, as fail2ban-regex sets it up.
     const nowYear = new Date(nowFn() * 1000).getUTCFullYear();
     const realYear = new Date().getUTCFullYear();
@@ -198,6 +207,7 @@ class FilterEngine implements Filter {
   stats(): FilterStats { return { ...this.st, overBudget: this.budget.over, slowestLineMs: this.budget.slowest }; }
 
   process(line: string, lineNo: number): Failure[] {
+    this.warm(line);
     if (line.length <= this.guardLength) return this.timed(line, lineNo);
     let out: Failure[] = [];
     if (!runGuarded(() => { out = this.timed(line, lineNo); }, this.budget.ms)) this.abandon();
@@ -209,6 +219,7 @@ class FilterEngine implements Filter {
     let i = 0;
     while (i < lines.length) {
       const end = Math.min(lines.length, i + CHUNK);
+      for (let k = i; k < end && !this.warmedUnicode; k++) this.warm(lines[k]);
       let lineStart = 0;
       const done = runGuarded(() => {
         for (; i < end; i++) {
@@ -224,6 +235,22 @@ class FilterEngine implements Filter {
     }
     return out;
   }
+
+  /**
+   * V8 compiles an expression on its first use, for Unicode classes in tens of milliseconds: that
+   * is done outside the per-line budget, for the ASCII variants at once, for the Unicode ones on
+   * the first line that needs them.
+   */
+  private warm(line: string): void {
+    const uni = NON_ASCII.test(line);
+    if (this.warmedAscii && (!uni || this.warmedUnicode)) return;
+    const all: Regex[] = [...(this.pref ? [this.pref] : []), ...this.fails, ...this.ignores, ...this.dd.templates.map((t) => t.re())];
+    for (const re of all) re.warm(uni);
+    this.warmedAscii = true;
+    if (uni) this.warmedUnicode = true;
+  }
+  private warmedAscii = false;
+  private warmedUnicode = false;
 
   /** A line ran past the budget: counted, and the multi-line state it may have left half-done is dropped. */
   private abandon(): void {
@@ -257,7 +284,7 @@ class FilterEngine implements Filter {
       if (tm) {
         const re = tm.template.re();
         const g1 = re.groupByIndex(tm.match, 1) ?? '';
-        const s = re.groupStart(tm.match, 1);
+        const s = re.group1Start(tm.match);
         const e = s + g1.length;
         tuple = [line.slice(0, s), g1, line.slice(e)];
         if (g1) {
@@ -304,6 +331,8 @@ class FilterEngine implements Filter {
       org = this.buffer = [tuple];
     }
     let buf: string | null = this.maxlines > 1 ? tupleBuf(org) : tuple[0] + tuple[2] + '\n';
+    // Earlier lines in the buffer decide too: the ASCII variants are only right on ASCII text.
+    if (this.maxlines > 1 && !uni) uni = NON_ASCII.test(buf);
     if (this.ignores.length && this.ignores.length < this.fails.length - 2) {
       if (this.ignoreLine(buf, org) !== null) { this.st.ignored++; return out; }
     }
@@ -313,7 +342,7 @@ class FilterEngine implements Filter {
       if (!m) return out;
       preGroups = this.pref.groups(m);
       const repl = preGroups.content;
-      delete preGroups.content;
+      preGroups.content = undefined;
       if (repl) { this.buffer = [['', '', repl]]; buf = null; }
     }
     let matchedLine = false;
@@ -334,7 +363,7 @@ class FilterEngine implements Filter {
         continue;
       }
       if (!this.checkAll || this.maxlines > 1) { this.buffer = split().unmatched; buf = null; }
-      if (preGroups) fail = { ...preGroups, ...fail };
+      if (preGroups) fail = this.combine[i](preGroups, fail as Groups);
       const mlfid = fail.mlfid as string | undefined;
       if (mlfid !== undefined && mlfid !== null) {
         fail = this.mergeFailure(mlfid, fail, split().matched);
@@ -378,16 +407,16 @@ class FilterEngine implements Filter {
       if (!fail.nofail) fail.nofail = fail.mlfgained;
     } else if (fail.nofail) nf |= 1;
     if (fail.mlfforget) nf |= 2;
-    delete fail.mlfforget;
+    fail.mlfforget = undefined;
     if (cached) {
       users = updateUsers(cached, fail.user);
       if (cached.nofail) nf |= 4;
-      delete cached.nofail;
+      cached.nofail = undefined;
       if (cached.mlfgained) nf |= 4;
-      delete cached.mlfgained;
-      if (nf & 8) delete cached.mlfpending;
-      if ((nf & 4) === 0 && !cached.mlfpending) delete cached.matches;
-      for (const [k, v] of Object.entries(fail)) if (v !== undefined && v !== null) cached[k] = v;
+      cached.mlfgained = undefined;
+      if (nf & 8) cached.mlfpending = undefined;
+      if ((nf & 4) === 0 && !cached.mlfpending) cached.matches = undefined;
+      for (const k in fail) { const v = fail[k]; if (v !== undefined && v !== null) cached[k] = v; }
       fail = cached;
       if (nf & 2) this.mlfid.unset(mlfid);
     } else if (!(nf & 2)) {
@@ -396,16 +425,16 @@ class FilterEngine implements Filter {
       this.mlfid.set(mlfid, cached);
     }
     const pending = fail.mlfpending;
-    delete fail.mlfpending;
+    fail.mlfpending = undefined;
     if (pending || (users && users.size > 1)) {
-      delete fail.nofail;
-      delete fail.mlfgained;
+      fail.nofail = undefined;
+      fail.mlfgained = undefined;
       nf &= ~(8 | 1);
     }
     if ((nf & 1) === 0) {
-      const m = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...(fail.matches ?? [])];
-      delete fail['nofail-matches'];
-      if ((nf & 8) === 0) m.push(...matched);
+      const m = ((fail['nofail-matches'] as TupleLine[] | undefined) ?? []).concat(fail.matches ?? []);
+      fail['nofail-matches'] = undefined;
+      if ((nf & 8) === 0) for (const t of matched) m.push(t);
       fail.matches = m;
     } else if ((nf & 3) === 1) {
       fail['nofail-matches'] = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...matched];
@@ -415,8 +444,9 @@ class FilterEngine implements Filter {
 
   private toFailure(fail: FailData, fid: string, date: number | null, lineNo: number): Failure {
     const captures: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(fail)) {
-      if (INTERNAL.has(k) || k.startsWith('skiplines') || v === undefined || v === null) continue;
+    for (const k in fail) {
+      const v = fail[k];
+      if (v === undefined || v === null || INTERNAL.has(k) || k.startsWith('skiplines')) continue;
       if (k === 'users') captures.users = [...(v as Set<string>)];
       else if (Array.isArray(v)) captures[k] = v.map(String);
       else captures[k] = String(v);

@@ -43,14 +43,26 @@ export interface Translated {
   ascii: { source: string; flags: string };
   /** Emitted source and flags for any subject. */
   unicode: { source: string; flags: string };
-  /** Python group name -> JS capture index. */
-  groups: Map<string, number>;
-  /** Python group number -> JS capture index (index 0 unused). */
-  numbered: number[];
+  /** Python group name -> JS capture indexes: the value is the first one set. */
+  groups: Map<string, number[]>;
+  /** Python group number -> JS capture indexes (index 0 unused). */
+  numbered: number[][];
   /** Number of JS capture groups. */
   groupCount: number;
   /** True when a backreference, lookaround or conditional is present (V8's linear engine cannot run it). */
   needsBacktracking: boolean;
+  /**
+   * A string every match contains (the longest found), or '' when none is certain: a subject
+   * without it cannot match, which spares running the expression on most lines.
+   */
+  literal: string;
+  /** Characters every match starts with at the subject's start (`^abc...` without MULTILINE), or ''. */
+  anchoredPrefix: string;
+  /**
+   * With `group1Start`: the JS group capturing everything before group 1, 0 when group 1 starts
+   * the match, -1 when group 1 is nested (its start needs the `d` flag).
+   */
+  prefixGroup: number;
   /** Captures inside a repeated group: V8 clears them on every iteration where Python keeps the last value. */
   repeatedCaptures: RepeatedCapture[];
 }
@@ -69,6 +81,7 @@ class Parser {
   globalFlags = 0;
   private flagStack: number[] = [];
   condRefs = new Set<number>();
+  /** Groups whose participation a conditional tests. */
   hasLook = false;
   hasBackref = false;
   constructor(readonly src: string, flags: number) {
@@ -415,9 +428,9 @@ interface EmitCtx {
   u: boolean; // unicode variant
   ciByFlag: boolean; // case-insensitivity handled by the JS `i` flag
   markers: Map<number, number>; // python group index -> JS marker group index (conditionals)
-  jsIndex: Map<number, number>; // python group index -> JS group index
+  jsIndex: Map<number, number[]>; // python group index -> JS group indexes (several when a conditional was expanded)
   next: number; // next JS group index
-  repeated: Array<{ node: Node; flags: number; span: number }>;
+  repeated: Array<{ node: Node; flags: number; span: number; outer: number[] }>;
 }
 
 const WORD_U = '\\p{L}\\p{N}_';
@@ -440,7 +453,7 @@ class Emitter {
       case 'sh': return this.shorthand(n.c, f, c);
       case 'class': return this.cls(n, f, c);
       case 'anchor': return this.anchor(n.c, f, c);
-      case 'backref': return `(?:\\${c.jsIndex.get(n.index)!})`;
+      case 'backref': { const all = c.jsIndex.get(n.index)!; return `(?:\\${all[all.length - 1]})`; }
       case 'flags': return `(?:${this.node(n.body, (f | n.on) & ~n.off, c)})`;
       case 'quant': return this.quant(n, f, c);
       case 'cond': {
@@ -456,7 +469,7 @@ class Emitter {
         switch (n.kind) {
           case 'cap': {
             const idx = c.next++;
-            c.jsIndex.set(n.index!, idx);
+            c.jsIndex.set(n.index!, [...(c.jsIndex.get(n.index!) ?? []), idx]);
             let marker = '';
             if (this.p.condRefs.has(n.index!)) {
               const m = c.next++;
@@ -492,7 +505,9 @@ class Emitter {
     }
     const inner = this.wrapAtom(n.body, f, c) + q;
     if (!holdsCaptures) return inner;
-    c.repeated.push({ node: n.body, flags: f, span: spanIdx });
+    // The copies of the body's groups just emitted are the last ones recorded.
+    const outer = collectCaptures(n.body, []).map((i) => c.jsIndex.get(i)!.at(-1)!);
+    c.repeated.push({ node: n.body, flags: f, span: spanIdx, outer });
     return `(${inner})`;
   }
 
@@ -577,6 +592,127 @@ class Emitter {
   }
 }
 
+class Unsupported extends Error {}
+
+function defines(n: Node, g: number): boolean {
+  switch (n.t) {
+    case 'seq': return n.items.some((x) => defines(x, g));
+    case 'alt': return n.alts.some((x) => defines(x, g));
+    case 'group': return (n.kind === 'cap' && n.index === g) || defines(n.body, g);
+    case 'flags': case 'quant': return defines(n.body, g);
+    case 'cond': return defines(n.yes, g) || defines(n.no, g);
+    default: return false;
+  }
+}
+
+function testsGroup(n: Node, g: number): boolean {
+  switch (n.t) {
+    case 'seq': return n.items.some((x) => testsGroup(x, g));
+    case 'alt': return n.alts.some((x) => testsGroup(x, g));
+    case 'group': case 'flags': case 'quant': return testsGroup(n.body, g);
+    case 'cond': return n.index === g || testsGroup(n.yes, g) || testsGroup(n.no, g);
+    default: return false;
+  }
+}
+
+/** Replaces the conditionals on group g by their yes or no branch. */
+function resolveCond(n: Node, g: number, took: boolean): Node {
+  switch (n.t) {
+    case 'seq': return { t: 'seq', items: n.items.map((x) => resolveCond(x, g, took)) };
+    case 'alt': return { t: 'alt', alts: n.alts.map((x) => resolveCond(x, g, took)) };
+    case 'group': case 'flags': case 'quant': return { ...n, body: resolveCond(n.body, g, took) } as Node;
+    case 'cond':
+      if (n.index === g) return { t: 'group', kind: 'nc', body: resolveCond(took ? n.yes : n.no, g, took) };
+      return { ...n, yes: resolveCond(n.yes, g, took), no: resolveCond(n.no, g, took) };
+    default: return n;
+  }
+}
+
+/**
+ * The paths of n where group g takes part (took) or not, in Python's order of preference;
+ * null when there is none. Unsupported when the split would change which path is tried first.
+ */
+function restrict(n: Node, g: number, took: boolean): Node | null {
+  switch (n.t) {
+    case 'seq': {
+      const k = n.items.findIndex((x) => defines(x, g));
+      const r = restrict(n.items[k], g, took);
+      return r && { t: 'seq', items: n.items.map((x, i) => (i === k ? r : x)) };
+    }
+    case 'alt': {
+      const has = n.alts.map((x) => defines(x, g));
+      if (has.some((h, i) => h && i > 0 && !has[i - 1])) throw new Unsupported();
+      const alts = n.alts.map((x, i) => (has[i] ? restrict(x, g, took) : took ? null : x)).filter((x): x is Node => x !== null);
+      return alts.length === 0 ? null : alts.length === 1 ? alts[0] : { t: 'alt', alts };
+    }
+    case 'group':
+      if (n.kind === 'cap' && n.index === g) return took ? n : null;
+      if (n.kind !== 'cap' && n.kind !== 'nc' && n.kind !== 'atomic') throw new Unsupported();
+      { const b = restrict(n.body, g, took); return b && { ...n, body: b }; }
+    case 'flags': { const b = restrict(n.body, g, took); return b && { ...n, body: b }; }
+    case 'quant': {
+      if (n.max !== 1 || n.lazy || n.poss) throw new Unsupported();
+      const b = restrict(n.body, g, took);
+      if (took) return b && (n.min === 1 ? b : { t: 'group', kind: 'nc', body: b });
+      if (n.min === 1) return b;
+      return b ? { ...n, body: b } : { t: 'seq', items: [] };
+    }
+    default: throw new Unsupported();
+  }
+}
+
+/**
+ * V8 has no conditionals. Where the group is defined by an item of a sequence and tested later in
+ * it, the sequence is split into the case where the group took part and the case where it did not,
+ * each with the conditional resolved: plain alternation, as fast as any other pattern.
+ */
+function expandConditionals(n: Node): Node {
+  switch (n.t) {
+    case 'seq': {
+      const items = n.items.map(expandConditionals);
+      for (let i = 0; i < items.length; i++) {
+        for (const g of groupsDefined(items[i])) {
+          if (!items.slice(i + 1).some((x) => testsGroup(x, g))) continue;
+          let yes: Node | null, no: Node | null;
+          try { yes = restrict(items[i], g, true); no = restrict(items[i], g, false); } catch (e) {
+            if (e instanceof Unsupported) continue;
+            throw e;
+          }
+          const tail = items.slice(i + 1);
+          const branch = (head: Node | null, took: boolean): Node[] =>
+            head ? [expandConditionals({ t: 'seq', items: [head, ...tail.map((x) => resolveCond(x, g, took))] })] : [];
+          const alts = [...branch(yes, true), ...branch(no, false)];
+          const split: Node = alts.length === 1 ? alts[0] : { t: 'group', kind: 'nc', body: { t: 'alt', alts } };
+          return { t: 'seq', items: [...items.slice(0, i), split] };
+        }
+      }
+      return { t: 'seq', items };
+    }
+    case 'alt': return { t: 'alt', alts: n.alts.map(expandConditionals) };
+    case 'group': case 'flags': case 'quant': return { ...n, body: expandConditionals(n.body) } as Node;
+    case 'cond': return { ...n, yes: expandConditionals(n.yes), no: expandConditionals(n.no) };
+    default: return n;
+  }
+}
+
+function groupsDefined(n: Node): number[] {
+  return collectCaptures(n, []);
+}
+
+function remainingCondRefs(n: Node): Set<number> {
+  const out = new Set<number>();
+  const walk = (x: Node) => {
+    switch (x.t) {
+      case 'seq': x.items.forEach(walk); break;
+      case 'alt': x.alts.forEach(walk); break;
+      case 'group': case 'flags': case 'quant': walk(x.body); break;
+      case 'cond': out.add(x.index); walk(x.yes); walk(x.no); break;
+    }
+  };
+  walk(n);
+  return out;
+}
+
 function hasCapture(n: Node): boolean {
   switch (n.t) {
     case 'seq': return n.items.some(hasCapture);
@@ -619,9 +755,18 @@ function flagsUsedAnywhere(n: Node, bit: number): 'on' | 'off' | 'none' {
  * time (fail2ban sets it for filters with maxlines > 1). Throws PyRegexError when the pattern is
  * invalid for Python or cannot be expressed in JavaScript.
  */
-export function translate(pattern: string, opts: { multiline?: boolean; ignoreCase?: boolean } = {}): Translated {
+export function translate(pattern: string, opts: { multiline?: boolean; ignoreCase?: boolean; group1Start?: boolean } = {}): Translated {
   const p = new Parser(pattern, (opts.multiline ? F_M : 0) | (opts.ignoreCase ? F_I : 0));
-  const root = p.parse();
+  let root = expandConditionals(p.parse());
+  p.condRefs = remainingCondRefs(root);
+  // Where group 1 starts without the costly `d` flag: capture what precedes it (date templates).
+  let prefix = -1;
+  if (opts.group1Start) {
+    const items = root.t === 'seq' ? root.items : [root];
+    const k = items.findIndex((x) => x.t === 'group' && x.kind === 'cap' && x.index === 1);
+    if (k > 0) root = { t: 'seq', items: [{ t: 'group', kind: 'cap', index: 0, body: { t: 'seq', items: items.slice(0, k) } }, ...items.slice(k)] };
+    prefix = k;
+  }
   // A pattern-wide (?i) is the JS `i` flag, unless a scope switches it off again.
   const ciByFlag = (p.globalFlags & F_I) !== 0 && flagsUsedAnywhere(root, F_I) !== 'off';
   const em = new Emitter(root, p);
@@ -629,14 +774,14 @@ export function translate(pattern: string, opts: { multiline?: boolean; ignoreCa
   const u = em.emit(true, ciByFlag);
   const flagsA = ciByFlag ? 'i' : '';
   const flagsU = 'u' + flagsA;
-  const groups = new Map<string, number>();
-  for (const [name, idx] of p.names) groups.set(name, a.ctx.jsIndex.get(idx)!);
+  const groups = new Map<string, number[]>();
+  for (const [name, idx] of p.names) groups.set(name, a.ctx.jsIndex.get(idx) ?? []);
   const repeatedCaptures: RepeatedCapture[] = [];
   for (const r of a.ctx.repeated) {
     try {
       const bodyA = new Emitter(r.node, p).emit(false, ciByFlag, r.flags);
       const bodyU = new Emitter(r.node, p).emit(true, ciByFlag, r.flags);
-      const pairs = collectCaptures(r.node, []).map((i): [number, number] => [bodyA.ctx.jsIndex.get(i)!, a.ctx.jsIndex.get(i)!]);
+      const pairs = collectCaptures(r.node, []).map((i, k): [number, number] => [bodyA.ctx.jsIndex.get(i)![0], r.outer[k]]);
       repeatedCaptures.push({ span: r.span, ascii: bodyA.src, unicode: bodyU.src, pairs });
     } catch (e) {
       // One iteration refers to a group outside it (conditional): its captures stay as V8 leaves them.
@@ -647,9 +792,58 @@ export function translate(pattern: string, opts: { multiline?: boolean; ignoreCa
     ascii: { source: a.src, flags: flagsA },
     unicode: { source: u.src, flags: flagsU },
     groups,
-    numbered: Array.from({ length: p.groupCount + 1 }, (_, i) => (i === 0 ? 0 : a.ctx.jsIndex.get(i)!)),
+    numbered: Array.from({ length: p.groupCount + 1 }, (_, i) => (i === 0 ? [] : a.ctx.jsIndex.get(i) ?? [])),
     groupCount: a.ctx.next - 1,
     needsBacktracking: p.hasBackref || p.hasLook || p.condRefs.size > 0,
     repeatedCaptures,
+    literal: (p.globalFlags & F_I) ? '' : requiredLiteral(root, p.globalFlags),
+    anchoredPrefix: (p.globalFlags & (F_I | F_M)) ? '' : anchoredPrefix(root),
+    prefixGroup: prefix > 0 ? a.ctx.jsIndex.get(0)![0] : prefix,
   };
+}
+
+/** The characters after a leading `^`, through the groups that open there. */
+function anchoredPrefix(root: Node): string {
+  const items = root.t === 'seq' ? root.items : [root];
+  if (items[0]?.t !== 'anchor' || items[0].c !== '^') return '';
+  let out = '';
+  // Returns false where the literal run stops.
+  const take = (list: Node[]): boolean => {
+    for (const x of list) {
+      if (x.t === 'char') out += String.fromCodePoint(x.cp);
+      else if (x.t === 'group' && (x.kind === 'cap' || x.kind === 'nc')) {
+        if (!take(x.body.t === 'seq' ? x.body.items : [x.body])) return false;
+      } else return false;
+    }
+    return true;
+  };
+  take(items.slice(1));
+  return out;
+}
+
+/** The longest run of characters that every match of n must contain. */
+function requiredLiteral(n: Node, flags: number): string {
+  let best = '';
+  const keep = (s: string) => { if (s.length > best.length) best = s; };
+  // Returns the literal run n ends with when n is all literal, else null (the run is broken).
+  const walk = (x: Node, f: number, run: string): string => {
+    switch (x.t) {
+      case 'char':
+        if (f & F_I) { keep(run); return ''; }
+        return run + String.fromCodePoint(x.cp);
+      case 'seq': for (const it of x.items) run = walk(it, f, run); return run;
+      case 'group':
+        if (x.kind === 'cap' || x.kind === 'nc' || x.kind === 'atomic') return walk(x.body, f, run);
+        return run; // lookaround: zero-width, the characters on both sides are adjacent
+      case 'flags': keep(run); keep(walk(x.body, (f | x.on) & ~x.off, '')); return '';
+      case 'quant':
+        keep(run);
+        if (x.min >= 1) keep(walk(x.body, f, ''));
+        return '';
+      case 'anchor': return run;
+      default: keep(run); return '';
+    }
+  };
+  keep(walk(n, flags, ''));
+  return best;
 }

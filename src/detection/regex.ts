@@ -54,6 +54,12 @@ function globalToLocalFlags(regex: string): string {
 
 export class RegexError extends Error {}
 
+/** The first of a group's copies that took part in the match. */
+function pick(m: RegExpExecArray, idx: number[]): string | undefined {
+  for (let k = 0; k < idx.length; k++) if (m[idx[k]] !== undefined) return m[idx[k]];
+  return undefined;
+}
+
 export const NON_ASCII = /[^\x00-\x7f]/;
 
 export type Groups = Record<string, string | undefined>;
@@ -62,8 +68,15 @@ export type Groups = Record<string, string | undefined>;
 export class Regex {
   readonly source: string;
   readonly names: string[];
-  private readonly indexes: number[];
-  private readonly numbered: number[];
+  private readonly indexes: number[][];
+  private readonly numbered: number[][];
+  /** groupdict() compiled for this pattern's names: objects of one shape, built without loops. */
+  private readonly dict: (m: RegExpExecArray) => Groups;
+  /** Every match contains it: a subject without it is not searched. */
+  readonly literal: string;
+  /** Every match starts the subject with it. */
+  private readonly prefix: string;
+  private readonly prefixGroup: number;
   private readonly ascii: RegExp;
   private readonly unicodeRe: RegExp;
   private readonly repeated: RepeatedCapture[];
@@ -77,7 +90,7 @@ export class Regex {
 
   /** `plain` skips fail2ban's tag expansion and flag rewriting (date templates). */
   /** `indices` records group positions (the `d` flag), for groupStart(). */
-  constructor(regex: string, opts: { multiline?: boolean; useDns?: string; plain?: boolean; indices?: boolean } = {}) {
+  constructor(regex: string, opts: { multiline?: boolean; useDns?: string; plain?: boolean; group1Start?: boolean } = {}) {
     let r = regex;
     if (!opts.plain) {
       r = resolveHostTag(regex, opts.useDns ?? 'yes');
@@ -87,14 +100,14 @@ export class Regex {
     this.source = r;
     let t;
     try {
-      t = translate(r, { multiline: opts.multiline });
+      t = translate(r, { multiline: opts.multiline, group1Start: opts.group1Start });
     } catch (e) {
       if (e instanceof PyRegexError) throw new RegexError(`Unable to compile regular expression '${regex}': ${e.message}`);
       throw e;
     }
     try {
       // Match positions (the `d` flag) are needed only to replay repeated groups.
-      const d = t.repeatedCaptures.length || opts.indices ? 'd' : '';
+      const d = t.repeatedCaptures.length || (opts.group1Start && t.prefixGroup < 0) ? 'd' : '';
       this.ascii = new RegExp(t.ascii.source, 'g' + d + t.ascii.flags);
       // Compile the Unicode variant now as well, so that an untranslatable pattern fails at load.
       this.unicodeRe = new RegExp(t.unicode.source, 'g' + d + t.unicode.flags);
@@ -106,6 +119,12 @@ export class Regex {
     this.names = [...t.groups.keys()];
     this.indexes = this.names.map((n) => t.groups.get(n)!);
     this.numbered = t.numbered;
+    // Names are Python identifiers (checked by the parser), indexes are integers.
+    const value = (idx: number[]) => idx.length ? idx.map((i) => `m[${i}]`).join(' ?? ') : 'undefined';
+    this.dict = new Function('m', `return {${this.names.map((n, i) => `${JSON.stringify(n)}: ${value(this.indexes[i])}`).join(', ')}};`) as (m: RegExpExecArray) => Groups;
+    this.literal = t.literal;
+    this.prefix = t.anchoredPrefix;
+    this.prefixGroup = t.prefixGroup;
     this.linear = !t.needsBacktracking;
     let skip = 0;
     while (t.groups.has('skiplines' + skip)) skip++;
@@ -119,9 +138,26 @@ export class Regex {
 
   has(name: string): boolean { return this.names.includes(name); }
 
+  /** Every key groups() may return: the group names and the alt_/tuple_ merge targets. */
+  get keys(): string[] {
+    return [...new Set([...this.names, ...this.altValues.map(([, n]) => n), ...this.tupleValues.map(([, n]) => n)])];
+  }
+
+  /** Runs the expression once so that V8 compiles it now (one-byte and two-byte subjects for Unicode). */
+  warm(unicode: boolean): void {
+    for (const subject of unicode ? ['\u00e9\n', '\u044f\n'] : ['x\n']) {
+      const re = unicode ? this.unicodeRe : this.ascii;
+      re.lastIndex = 0;
+      re.exec(subject);
+    }
+  }
+
   /** Python's re.search(subject, pos, endpos). */
   search(subject: string, pos = 0, endpos?: number, uni = NON_ASCII.test(subject)): RegExpExecArray | null {
     if (endpos !== undefined && endpos < subject.length) subject = subject.slice(0, endpos);
+    if (this.prefix) {
+      if (pos > 0 || !subject.startsWith(this.prefix)) return null;
+    } else if (this.literal && subject.indexOf(this.literal, pos) < 0) return null;
     const re = uni ? this.unicodeRe : this.ascii;
     re.lastIndex = pos;
     const m = re.exec(subject);
@@ -158,8 +194,7 @@ export class Regex {
 
   /** groupdict() with fail2ban's alt_/tuple_ merging. */
   groups(m: RegExpExecArray): Groups {
-    const out: Groups = {};
-    for (let i = 0; i < this.names.length; i++) out[this.names[i]] = m[this.indexes[i]];
+    const out = this.dict(m);
     for (const [k, n] of this.altValues) {
       const v = out[k];
       if (v && !out[n]) out[n] = v;
@@ -174,19 +209,27 @@ export class Regex {
     return out;
   }
 
-  /** Python's m.group(n). */
-  groupByIndex(m: RegExpExecArray, n: number): string | undefined {
-    return m[this.numbered[n]];
+  /** Python's m.groups(): every numbered group, undefined where it did not take part. */
+  pyGroups(m: RegExpExecArray): Array<string | undefined> {
+    return this.numbered.slice(1).map((idx) => pick(m, idx));
   }
 
-  /** Python's m.start(n); needs the `indices` option. */
-  groupStart(m: RegExpExecArray, n: number): number {
-    return m.indices?.[this.numbered[n]]?.[0] ?? -1;
+  /** Python's m.group(n). */
+  groupByIndex(m: RegExpExecArray, n: number): string | undefined {
+    return pick(m, this.numbered[n]);
+  }
+
+  /** Python's m.start(1); needs the `group1Start` option. */
+  group1Start(m: RegExpExecArray): number {
+    const idx = this.numbered[1].find((i) => m[i] !== undefined);
+    if (idx === undefined) return -1;
+    if (this.prefixGroup < 0) return m.indices![idx]![0];
+    return this.prefixGroup ? m.index + m[this.prefixGroup]!.length : m.index;
   }
 
   group(m: RegExpExecArray, name: string): string | undefined {
     const i = this.names.indexOf(name);
-    return i < 0 ? undefined : m[this.indexes[i]];
+    return i < 0 ? undefined : pick(m, this.indexes[i]);
   }
 }
 

@@ -26,12 +26,10 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     } });
     if (positionals.length !== 2) throw new UsageError('give a log file and a filter');
     const [log, spec] = positionals;
-    let now: (() => number) | undefined;
-    if (values.now !== undefined) {
-      const n = Number(values.now);
-      if (!Number.isFinite(n)) throw new UsageError(`--now: not a number: ${values.now}`);
-      now = () => n;
-    }
+    // A batch run has one "now": given, or the time it started.
+    const n = values.now === undefined ? Math.floor(Date.now() / 1000) : Number(values.now);
+    if (!Number.isFinite(n)) throw new UsageError(`--now: not a number: ${values.now}`);
+    const now = () => n;
     const budget = values.budget === undefined ? undefined : Number(values.budget);
     if (budget !== undefined && !(budget > 0)) throw new UsageError(`--budget: not a positive number: ${values.budget}`);
     if (!existsSync(log)) { ctx.stderr.write(`madoguchi regex: no such log file: ${log}\n`); return 1; }

@@ -1,0 +1,95 @@
+// Detection benchmark (issue 5): `madoguchi regex` against `fail2ban-regex` (the peer), same
+// filter, same log, same run.
+//  1. sshd.conf over a synthetic auth.log (1,000,000 lines by default: sshd failures, sessions,
+//     pam, cron, systemd and kernel noise).
+//  2. Every filter of fail2ban's sample corpus over its own sample log, repeated to --corpus-lines.
+// Both tools run as processes on the same file; lines/s are computed from wall time (start-up
+// included) and from the processing time each tool reports itself.
+// Run: node dist/bench/detection.js [--lines N] [--corpus-lines N] [--only a,b] [--skip-corpus]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { syntheticAuthLog } from './detection-log.js';
+
+const { values } = parseArgs({ options: {
+  lines: { type: 'string', default: '1000000' },
+  'corpus-lines': { type: 'string', default: '20000' },
+  only: { type: 'string' },
+  'skip-corpus': { type: 'boolean', default: false },
+  'skip-sshd': { type: 'boolean', default: false },
+} });
+
+const FILTERS = '/etc/fail2ban/filter.d';
+const SAMPLES = '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs';
+const CLI = new URL('../../bin/madoguchi.js', import.meta.url).pathname;
+
+interface Run { wall: number; processing: number | null; ok: boolean; err?: string }
+
+function run(cmd: string, args: string[]): Run {
+  const t = performance.now();
+  const p = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const wall = (performance.now() - t) / 1000;
+  const m = /\[processed in ([\d.]+) sec/.exec(p.stdout ?? '');
+  return { wall, processing: m ? Number(m[1]) : null, ok: p.status === 0, err: p.status === 0 ? undefined : (p.stderr || p.stdout).slice(-300) };
+}
+
+const peer = (log: string, filter: string) => run('fail2ban-regex', ['--print-no-missed', '--print-no-ignored', log, filter]);
+const ours = (log: string, filter: string) => run(process.execPath, [CLI, 'regex', log, filter]);
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+function compare(name: string, log: string, filter: string, lines: number): { wall: number; proc: number } | null {
+  const a = peer(log, filter);
+  const b = ours(log, filter);
+  if (!a.ok || !b.ok) {
+    console.log(`${name.padEnd(28)} skipped: ${!a.ok ? 'fail2ban-regex' : 'madoguchi'} failed: ${(a.err ?? b.err ?? '').trim().split('\n').pop()}`);
+    return null;
+  }
+  const wall = a.wall / b.wall;
+  const proc = a.processing && b.processing ? a.processing / b.processing : wall;
+  console.log(`${name.padEnd(28)} ${String(lines).padStart(9)} lines  fail2ban-regex ${fmt(lines / a.wall).padStart(9)}/s wall ${fmt(lines / (a.processing ?? a.wall)).padStart(9)}/s proc`
+    + `  madoguchi ${fmt(lines / b.wall).padStart(10)}/s wall ${fmt(lines / (b.processing ?? b.wall)).padStart(10)}/s proc  ratio ${wall.toFixed(1)}x wall ${proc.toFixed(1)}x proc`);
+  return { wall, proc };
+}
+
+function geomean(xs: number[]): number { return Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length); }
+
+function main(): void {
+  console.log(`# detection benchmark, ${new Date().toISOString()}, node ${process.version}`);
+  const dir = mkdtempSync(join(tmpdir(), 'madoguchi-bench-'));
+  try {
+    if (!values['skip-sshd']) {
+      const n = Number(values.lines);
+      const log = join(dir, 'auth.log');
+      writeFileSync(log, syntheticAuthLog(n));
+      console.log(`\n## sshd.conf over a synthetic auth.log`);
+      compare('sshd', log, join(FILTERS, 'sshd.conf'), n);
+    }
+    if (!values['skip-corpus']) {
+      const target = Number(values['corpus-lines']);
+      const only = values.only ? new Set(values.only.split(',')) : null;
+      console.log(`\n## fail2ban sample corpus, each sample log repeated to about ${target} lines`);
+      const ratios: Array<{ wall: number; proc: number }> = [];
+      for (const name of readdirSync(SAMPLES).sort()) {
+        const filter = join(FILTERS, name + '.conf');
+        if ((only && !only.has(name)) || !existsSync(filter)) continue;
+        const sample = readFileSync(join(SAMPLES, name), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+        if (!sample.length) continue;
+        const reps = Math.max(1, Math.round(target / sample.length));
+        const log = join(dir, name + '.log');
+        writeFileSync(log, (sample.join('\n') + '\n').repeat(reps));
+        const r = compare(name, log, filter, sample.length * reps);
+        if (r) ratios.push(r);
+      }
+      if (ratios.length) {
+        console.log(`\ngeometric mean over ${ratios.length} filters: ${geomean(ratios.map((r) => r.wall)).toFixed(1)}x wall, ${geomean(ratios.map((r) => r.proc)).toFixed(1)}x processing`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();

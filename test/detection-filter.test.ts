@@ -1,0 +1,101 @@
+// The engine on fail2ban's real filters and on small ones written for one behaviour each:
+// <F-MLFID> merging with <F-NOFAIL>, multi-line buffers with <SKIPLINES>, journal lines,
+// ignoreregex, hostile input (pathological patterns, long lines), and `madoguchi regex`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadFilter, type Failure } from '../src/detection/filter.js';
+
+const NOW = 1124013600;
+const TZ = 'CET-01CEST-02,M3.5.0,M10.5.0';
+const opts = { now: () => NOW, timeZone: TZ };
+
+function run(spec: string, lines: string[], extra = {}): Failure[] {
+  const f = loadFilter(spec, { ...opts, ...extra });
+  return f.processLines(lines, 1);
+}
+
+function tmpFilter(text: string): { path: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'madoguchi-filter-'));
+  const path = join(dir, 'test.conf');
+  writeFileSync(path, text);
+  return { path, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('sshd: failures with user, and a session id merged over lines (<F-MLFID>, <F-NOFAIL>)', () => {
+  const out = run('/etc/fail2ban/filter.d/sshd.conf', [
+    'Aug 14 11:58:48 h sshd[2001]: Failed password for invalid user guest from 192.0.2.10 port 51234 ssh2',
+    'Aug 14 11:58:49 h sshd[2002]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.11  user=root',
+    'Aug 14 11:58:50 h sshd[2002]: Failed password for root from 192.0.2.11 port 40000 ssh2',
+    'Aug 14 11:58:51 h sshd[2003]: Accepted publickey for deploy from 198.51.100.7 port 40001 ssh2',
+  ]);
+  assert.deepEqual(out.map((f) => [f.line, f.fid, f.captures.user, f.attempts]), [
+    [1, '192.0.2.10', 'guest', 1],
+    // The pam line was a nofail match for session 2002; the failure on line 3 carries both lines.
+    [3, '192.0.2.11', 'root', 2],
+  ]);
+  assert.equal(out[0].epoch, NOW - 72);
+  assert.equal(out[0].host, '192.0.2.10');
+});
+
+test('multi-line buffers and <SKIPLINES>', () => {
+  const f = tmpFilter(`[Definition]
+failregex = ^login attempt id=(?P<sid>\\d+)<SKIPLINES>^result id=(?P=sid) from <HOST> denied$
+maxlines = 4
+datepattern = {NONE}
+`);
+  try {
+    const out = run(f.path, ['login attempt id=7', 'noise', 'result id=7 from 192.0.2.5 denied', 'result id=7 from 192.0.2.6 denied']);
+    assert.deepEqual(out.map((x) => [x.line, x.fid, x.lines]), [[3, '192.0.2.5', ['login attempt id=7', 'result id=7 from 192.0.2.5 denied']]]);
+  } finally { f.done(); }
+});
+
+test('ignoreregex, journal lines and alternative user names', () => {
+  const f = tmpFilter(`[Definition]
+failregex = ^bad login (?:user=<F-ALT_USER>\\S+</F-ALT_USER> )?from <HOST>$
+ignoreregex = from 10\\.
+`);
+  try {
+    const out = run(f.path + '[logtype=journal]', ['bad login user=bob from 192.0.2.1', 'bad login from 10.0.0.1', 'bad login from 192.0.2.2']);
+    assert.deepEqual(out.map((x) => [x.line, x.fid, x.captures.user ?? null, x.epoch]), [[1, '192.0.2.1', 'bob', NOW], [3, '192.0.2.2', null, NOW]]);
+  } finally { f.done(); }
+});
+
+test('a pathological line costs one line, counted, not the engine', () => {
+  // Nested quantifiers with a lookahead: V8's linear fallback cannot take it, the budget does.
+  const f = tmpFilter(`[Definition]
+failregex = ^(?:\\w+\\s?)+(?=!)from <HOST>$
+            ^ok from <HOST>$
+datepattern = {NONE}
+`);
+  try {
+    const filter = loadFilter(f.path, { ...opts, lineBudgetMs: 200 });
+    const evil = (n: number) => 'a'.repeat(n) + ' from 192.0.2.1';
+    const out = filter.processLines([evil(40), 'ok from 192.0.2.9', evil(10_000)], 1);
+    assert.deepEqual(out.map((x) => [x.line, x.fid]), [[2, '192.0.2.9']]);
+    assert.equal(filter.stats().overBudget, 2);
+    assert.equal(filter.stats().lines, 3);
+  } finally { f.done(); }
+});
+
+test('madoguchi regex prints failures as JSON lines and a summary', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'madoguchi-regex-'));
+  try {
+    const log = join(dir, 'auth.log');
+    writeFileSync(log, 'Aug 14 11:59:59 h sshd[9]: Invalid user oracle from 203.0.113.4 port 22\nAug 14 11:59:59 h CRON[1]: noise\n\xff\xfe broken bytes\n');
+    const cli = new URL('../../bin/madoguchi.js', import.meta.url).pathname;
+    const env = { ...process.env, TZ };
+    const p = spawnSync(process.execPath, [cli, 'regex', '--json', '--now', String(NOW), log, '/etc/fail2ban/filter.d/sshd.conf[mode=aggressive]'], { encoding: 'utf8', env });
+    assert.equal(p.status, 0, p.stderr);
+    const lines = p.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((o) => [o.line, o.time, o.fid, o.host, o.user, o.attempts]), [[1, '2005-08-14T11:59:59', '203.0.113.4', '203.0.113.4', 'oracle', 1]]);
+    const summary = spawnSync(process.execPath, [cli, 'regex', log, '/etc/fail2ban/filter.d/sshd.conf'], { encoding: 'utf8', env });
+    assert.match(summary.stdout, /Lines: 3 lines, 0 ignored, 1 matched, 2 missed/);
+    const bad = spawnSync(process.execPath, [cli, 'regex', log, join(dir, 'nope.conf')], { encoding: 'utf8', env });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /filter not found/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
