@@ -2,6 +2,7 @@
 // Other parts of the desk register here; intake calls every sink after each commit of events.
 import type { Desk } from '../desk.js';
 import type { EventRow } from './events-store.js';
+import { caseSink } from '../cases/sink.js';
 
 /** An event as stored in the `events` table, with the attribution intake gave it. */
 export interface StoredEvent extends EventRow { id: number }
@@ -25,7 +26,7 @@ export type EventSink = (desk: Desk, events: StoredEvent[], ctx: SinkContext) =>
  * Registered sinks, called in order. A failing sink is logged and does not undo intake: the events
  * are stored and can be handed to the sink again (`madoguchi reparse`).
  */
-export const eventSinks: EventSink[] = [];
+export const eventSinks: EventSink[] = [caseSink];
 
 export async function runSinks(desk: Desk, events: StoredEvent[], ctx: SinkContext): Promise<string[]> {
   const cases = new Set<string>();
