@@ -10,9 +10,16 @@ function zonedMidnight(y: number, m: number, d: number, tz: string): number {
   return t;
 }
 
+// Making a DateTimeFormat costs far more than using one, and an import asks per row.
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 function offsetMs(t: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
-    .formatToParts(new Date(t));
+  let f = formats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    formats.set(tz, f);
+  }
+  const parts = f.formatToParts(new Date(t));
   const get = (k: string) => Number(parts.find((p) => p.type === k)?.value);
   return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(t / 1000) * 1000;
 }
@@ -22,6 +29,20 @@ function offsetMs(t: number, tz: string): number {
  * 2020-03-31 holds through the 31st). Returns ms since the epoch, or an error message.
  */
 export function parseInventoryDate(s: string, tz: string, endOfDay = false): number | string {
+  // Inventories repeat a few dates many times over.
+  const key = `${endOfDay ? 1 : 0}${tz}\u0000${s}`;
+  let v = seen.get(key);
+  if (v === undefined) {
+    if (seen.size > 100_000) seen.clear();
+    v = parseUncached(s, tz, endOfDay);
+    seen.set(key, v);
+  }
+  return v;
+}
+
+const seen = new Map<string, number | string>();
+
+function parseUncached(s: string, tz: string, endOfDay: boolean): number | string {
   const v = s.trim();
   const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
   if (day) {
