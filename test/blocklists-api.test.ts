@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachStore } from './helpers/stores.js';
 import { makeDesk, type TestDesk } from './helpers/desk.js';
 import { importInventory, rowsFromText } from '../src/inventory/import.js';
-import { blocklistService } from '../src/blocklists/service.js';
+import { blocklistService, watchDeps } from '../src/blocklists/service.js';
+import { syncLists } from '../src/blocklists/watch.js';
 import { listListings } from '../src/blocklists/store.js';
 
 const INVENTORY = `customer_id,customer_name,customer_email,language,brand,service_id,service_type,resource,valid_from,valid_to
@@ -50,19 +51,32 @@ forEachStore('blocklist watch in the running desk', (store) => {
     assert.ok(listings.every((l) => l.event_sent_at !== null));
   });
 
+  test('a delisting reaches the case that the listing opened', { timeout: 30000 }, async () => {
+    writeFileSync(join(work, 'attackers.ipset'), '# Maintainer      : Test Org\n# Category        : attacks\n203.0.113.40\n8.8.8.8\n');
+    await syncLists(watchDeps(t.desk), { force: true });
+    const r = await t.desk.db.query<{ number: string; delisted: boolean | null; customer_id: string }>(
+      `SELECT c.number, (e.event->>'extra.blocklist.delisted')::boolean AS delisted, c.customer_id
+         FROM case_events e JOIN cases c ON c.id = e.case_id
+        WHERE e.event->>'feed.name' = 'attackers' AND c.customer_id = 'c1' ORDER BY e.id`);
+    assert.deepEqual(r.rows.map((x) => x.delisted), [false, true]);
+    assert.equal(new Set(r.rows.map((x) => x.number)).size, 1, 'listing and delisting on one case');
+  });
+
   test('the report, listings and alerts over the API; a customer key sees only its own listings', async () => {
     const operator = await t.keyFor(['operator']);
     const r = await t.app.inject({ method: 'GET', url: '/api/v1/blocklists', headers: operator });
     assert.equal(r.statusCode, 200);
     const [q] = r.json().lists;
     assert.equal(q.list, 'attackers');
-    assert.equal(q.entries, 3);
+    assert.equal(q.entries, 2);
     assert.equal(q.maintainer, 'Test Org');
     assert.equal(q.category, 'attacks');
-    assert.equal(q.listings.active, 2);
+    assert.equal(q.listings.active, 1);
+    assert.equal(q.listings.delisted, 1);
 
-    const all = await t.app.inject({ method: 'GET', url: '/api/v1/blocklists/listings?active=true', headers: operator });
-    assert.deepEqual(all.json().listings.map((l: { entry: string }) => l.entry).sort(), ['192.0.2.3', '203.0.113.40']);
+    const all = await t.app.inject({ method: 'GET', url: '/api/v1/blocklists/listings', headers: operator });
+    assert.deepEqual(all.json().listings.map((l: { entry: string; delisted_at: string | null }) => [l.entry, l.delisted_at !== null]).sort(),
+      [['192.0.2.3', true], ['203.0.113.40', false]]);
     const customer = await t.keyFor(['customer'], { customerId: 'c2' });
     const own = await t.app.inject({ method: 'GET', url: '/api/v1/blocklists/listings?customer_id=c1', headers: customer });
     assert.deepEqual(own.json().listings.map((l: { customer_id: string }) => l.customer_id), ['c2']);
