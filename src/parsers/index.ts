@@ -73,14 +73,14 @@ async function parseMail(raw: Buffer, ctx: ParseContext, sink: EventSink): Promi
   if (rej) return { ...head, rejected: true, ...rej };
   const format = FORMATS.find((f) => f.detect(mail))!;
   const info = await format.parse(mail, ctx, sink);
-  const text = mail.text();
   return finish({
     ...head,
     parser: format.name,
     reporter: info.reporter ?? head.reporter,
     date: head.date ?? info.date,
-    forwardConsent: info.forwardConsent !== undefined ? info.forwardConsent : forwardConsent(text),
-    language: detectLanguage(mail.subject, text),
+    // Structured formats answer null for consent; only human-written text is read for it.
+    forwardConsent: info.forwardConsent !== undefined ? info.forwardConsent : forwardConsent(mail.text()),
+    language: detectLanguage(mail.subject, mail.leadText()),
     warnings: skipped,
   }, sink);
 }

@@ -29,7 +29,7 @@ export const arf: FormatParser = {
   detect: (mail) => feedbackPart(mail) !== undefined,
   parse(mail, _ctx, sink) {
     arfEvents(mail, sink, { 'feed.name': 'arf' });
-    return {};
+    return { forwardConsent: null };
   },
 };
 

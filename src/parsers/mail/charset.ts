@@ -66,15 +66,16 @@ export function sniffJapanese(buf: Uint8Array): 'cp932' | 'euc-jp' | null {
 /** ISO-2022-JP (incl. the half-width katakana and JIS X 0212 escapes): ASCII runs as they are, the rest via EUC-JP. */
 export function decodeIso2022jp(buf: Uint8Array): string {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  let out = '';
+  // Pieces joined once at the end: a string grown by += would be flattened later at a cost.
+  const out: string[] = [];
   let mode: 'ascii' | 'x0208' | 'kana' | 'x0212' = 'ascii';
   let i = 0;
   while (i < b.length) {
     // The run up to the next escape sequence, in the current mode.
     let end = b.indexOf(ESC, i);
     if (end < 0) end = b.length;
-    if (mode === 'ascii') out += b.toString('latin1', i, end);
-    else out += iconv.decode(toEucJp(b, i, end, mode), 'euc-jp');
+    if (mode === 'ascii') out.push(b.toString('latin1', i, end));
+    else out.push(iconv.decode(toEucJp(b, i, end, mode), 'euc-jp'));
     i = end;
     if (i >= b.length) break;
     const a = b[i + 1], c = b[i + 2];
@@ -83,9 +84,9 @@ export function decodeIso2022jp(buf: Uint8Array): string {
     else if (a === 0x24 && c === 0x28 && (b[i + 3] === 0x51 || b[i + 3] === 0x4f)) { mode = 'x0208'; i += 4; }
     else if (a === 0x28 && (c === 0x42 || c === 0x4a)) { mode = 'ascii'; i += 3; }
     else if (a === 0x28 && c === 0x49) { mode = 'kana'; i += 3; }
-    else { out += '\x1b'; i++; }
+    else { out.push('\x1b'); i++; }
   }
-  return out;
+  return out.join('');
 }
 
 /** A JIS run as EUC-JP bytes; line breaks and stray bytes pass through. */

@@ -36,6 +36,13 @@ export class MailReport {
     return ips;
   }
 
+  /** The first human-readable part: what the language of the report is judged by. */
+  leadText(): string {
+    const first = this.parts().find((p) => p.type === 'text/plain' || p.type === 'text/html');
+    if (!first) return '';
+    return first.type === 'text/html' ? htmlToText(first.text().slice(0, 20000)) : first.text();
+  }
+
   /** Leaf parts in order, attached messages included. */
   parts(): MimePart[] {
     return this.root.leaves();

@@ -131,7 +131,7 @@ export function toIsoTime(v: string): string | undefined {
 }
 
 /** CSV members of a part or file: plain CSV, or zipped CSVs (bounded). */
-export function csvMembers(data: Buffer, name: string | undefined, limits: ParseLimits): Array<{ name?: string; data: Buffer }> {
+function csvMembers(data: Buffer, name: string | undefined, limits: ParseLimits): Array<{ name?: string; data: Buffer }> {
   if (isZip(data)) return unzipBounded(data, limits).filter((m) => /\.csv$/i.test(m.name)).map((m) => ({ name: m.name, data: m.data }));
   return [{ name, data }];
 }
@@ -163,6 +163,6 @@ export const shadowserver: FormatParser = {
   },
   async parse(mail, ctx, sink) {
     for (const p of mail.parts()) if (isCsvPart(p)) await sinkCsv(p.body(), p.filename, sink, ctx.limits);
-    return {};
+    return { forwardConsent: null };
   },
 };

@@ -135,6 +135,7 @@ class LineRoles {
 /** The pasted Received: chain's delivering hop (with the lines of its header), and the reporter's own relays. */
 function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string> } {
   const blocks: Array<{ hop: Hop; lines: Set<number> }> = [];
+  if (!/eceived:/i.test(norm.text)) return { ownIps: new Set() };
   for (const m of norm.text.matchAll(/^[ \t]*received:/gim)) {
     const i = lineAt(norm.starts, m.index!);
     const lines = new Set([i]);

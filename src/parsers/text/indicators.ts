@@ -36,7 +36,8 @@ const DEFANG_ALL = new RegExp(DEFANG.source, 'gi');
 
 /** Full-width ASCII to ASCII, defanged indicators restored; remembers which lines were defanged. */
 export function normaliseText(input: string): NormalisedText {
-  let text = input.includes('\r') ? input.replace(/\r\n?/g, '\n') : input;
+  // Lines keep a trailing \r of CRLF text: rewriting megabytes to drop it costs more than it helps.
+  let text = input;
   if (FULLWIDTH.test(text)) text = text.replace(/[\uff01-\uff5e]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
   text = ideographicDots(text);
   let lines = text.split('\n');

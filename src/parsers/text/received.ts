@@ -4,12 +4,11 @@
 import { isNonPublicIp } from './indicators.js';
 import { parseIPv4, parseIPv6 } from '../../attribution/ip.js';
 
-export interface Hop { fromHost?: string; ip?: string; by?: string }
+export interface Hop { fromHost?: string; ip?: string }
 
 const FROM_PART = /^\s*from\s+(\S+)(.*?)(?:\bby\b|$)/is;
 const BRACKET_IP = /\[(?:IPv6:)?([0-9a-f.:]+)\]/i;
 const PAREN_IP = /\(([^)]*)\)/g;
-const BY = /\bby\s+(\S+)/i;
 
 export function parseReceived(value: string): Hop {
   const hop: Hop = {};
@@ -25,8 +24,6 @@ export function parseReceived(value: string): Hop {
       }
     }
   }
-  const by = BY.exec(value);
-  if (by) hop.by = by[1].toLowerCase().replace(/[;,]$/, '');
   return hop;
 }
 

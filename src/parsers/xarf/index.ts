@@ -91,7 +91,7 @@ export const xarf: FormatParser = {
     if (doc) return xarfJsonEvents(doc, sink);
     let yamlReport: Record<string, unknown> | undefined;
     for (const p of parts) if ((yamlReport = yamlOf(p))) break;
-    if (!yamlReport) return {};
+    if (!yamlReport) return { forwardConsent: null };
     legacyEvent(yamlReport, mail.subject, sink);
     const from = yamlReport['reported-from'];
     return { reporter: typeof from === 'string' ? { email: from.toLowerCase() } : undefined, forwardConsent: null };
@@ -104,20 +104,28 @@ function yamlOf(p: MimePart): Record<string, unknown> | undefined {
   const text = p.text();
   // The report fields come first in an X-ARF YAML part; a log file part is not looked through.
   if (!/^(?:Report-Type|Reported-From|Category|Source-Type)\s*:/im.test(text.slice(0, 2000))) return undefined;
+  // X-ARF 0.x reports are flat "Key: value" lines; the YAML parser is for anything fancier (and ten times slower).
   let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 10 });
-  } catch {
+  if (/^[\w-]+\s*:\s*[|>[{&*!]/m.test(text)) {
+    try {
+      doc = parseYaml(text, { maxAliasCount: 10 });
+    } catch {
+      doc = simpleFields(text);
+    }
+  } else {
     doc = simpleFields(text);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
   return Object.fromEntries(Object.entries(doc as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-/** `Key: value` lines, for YAML that a strict parser refuses (unquoted colons in values). */
+/** `Key: value` lines, values unquoted; the first occurrence of a key counts. */
 function simpleFields(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of text.matchAll(/^([A-Za-z][\w-]*)\s*:\s*(.*)$/gm)) out[m[1]] = m[2].replace(/^["']|["']$/g, '');
+  for (const m of text.matchAll(/^([A-Za-z][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$/gm)) {
+    const v = m[2];
+    out[m[1]] ??= v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0] ? v.slice(1, -1) : v;
+  }
   return out;
 }
 
