@@ -205,7 +205,6 @@ export class JailRunner {
     await this.settled();
     if (this.exportTimer) { clearTimeout(this.exportTimer); this.exportTimer = null; await this.writeExports(); }
     await this.savePositions();
-    this.running = [];
   }
 }
 
