@@ -41,7 +41,7 @@ function nestedMime(depth: number): string {
 }
 
 /** A label key shown instead of its text: t() shows unknown keys as themselves. */
-const RAW_LABEL = /\b(?:nav|col|common|dash|report|reports|cases|case|triage|overdue|notices|bl|attr|stats|state|status|cat|legal|signin|actions|action|misuse|message)\.[a-z][\w.]*/;
+const RAW_LABEL = /\b(?:nav|col|common|dash|report|reports|cases|case|triage|overdue|notices|bl|attr|stats|state|status|cat|legal|signin|actions|action|actionName|misuse|message|channel|newcase)\.[a-z][\w.]*/;
 
 let browser: TestBrowser;
 before(async () => { browser = await launchBrowser(); });
@@ -201,6 +201,37 @@ forEachStore('web console', (store) => {
     await page.screenshot({ path: join(shots, `case-${store().kind}.png`), fullPage: true });
     await assertClean(w);
     await w.page.close();
+  });
+
+  test('actions: a restriction waits for a second person, who approves it in their own session', async () => {
+    const w = await signIn(operatorKey);
+    const { page } = w;
+    await open(page, `#/cases/${cases.attributed}`, '#action-form');
+    await page.selectOption('#action-form select[name=action]', 'block_url');
+    await page.fill('#action-form input[name=target]', 'http://198.51.100.20/login.php');
+    await page.fill('#action-form input[name=reason]', 'phishing kit confirmed by the operator');
+    await page.click('#action-form button[type=submit]');
+    await page.waitForSelector('.notice.ok');
+    const row = page.locator('table.actions tbody tr', { hasText: 'http://198.51.100.20/login.php' });
+    assert.match(await row.innerText(), /承認待ち|Waiting for approval/);
+    const approve = await row.locator('button[data-action^="approve-"]').getAttribute('data-action');
+    // The one who asked cannot approve.
+    await page.click(`button[data-action="${approve}"]`);
+    await page.waitForSelector('section:has(table.actions) .notice.error');
+    assert.match(await page.innerText('section:has(table.actions) .notice.error'), /needs a second person/);
+    await assertClean(w);
+    await page.close();
+
+    const second = await signIn(legalKey);
+    await open(second.page, `#/cases/${cases.attributed}`, 'table.actions');
+    await second.page.click(`button[data-action="${approve}"]`);
+    await second.page.waitForSelector('.notice.ok');
+    const after = second.page.locator('table.actions tbody tr', { hasText: 'http://198.51.100.20/login.php' });
+    assert.doesNotMatch(await after.innerText(), /承認待ち|Waiting for approval/);
+    assert.match(await after.innerText(), /✓ test operator\+legal/);
+    assert.match(await second.page.innerText('#audit-trail'), /action\.requested[\s\S]*action\.approved/);
+    await assertClean(second);
+    await second.page.close();
   });
 
   test('triage: naming the service takes a case out of the queue', async () => {

@@ -1,7 +1,10 @@
 // The console's files as the server hands them out: security headers on every page response,
 // only the shipped files, and source rules that keep report text away from any HTML parser.
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeStore, type TestStore } from './helpers/stores.js';
@@ -75,6 +78,13 @@ describe('web console files', () => {
     for (const tag of html.match(/<script\b[^>]*>/g) ?? []) assert.match(tag, /\bsrc="\/ui\//, `inline script in index.html: ${tag}`);
     assert.doesNotMatch(html, /\son\w+=/, 'no inline event handlers');
     assert.doesNotMatch(html, /style=/, 'no inline styles');
+  });
+
+  test('the console scripts pass the type checker (an unimported name or a wrong import fails here, not in a browser)', async () => {
+    // dist/test/ -> the checkout's node_modules (typescript exports no path to its command).
+    const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+    const r = await promisify(execFile)(process.execPath, [tsc, '-p', uiDir!], { encoding: 'utf8' }).catch((e: { stdout: string; code: number }) => e);
+    assert.equal(r.stdout.trim(), '', 'tsc -p src/web/ui found problems');
   });
 
   test('every label exists in Japanese and in English', () => {

@@ -16,9 +16,15 @@ export const session = {
   signOut: () => sessionStorage.removeItem(KEY),
 };
 
+/** @type {(err: ApiError) => void} */
 let onUnauthorized = () => {};
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {{ query?: Record<string, unknown>, body?: unknown, key?: string | null, raw?: boolean }} [opts]
+ */
 async function request(method, path, { query, body, key = session.key(), raw = false } = {}) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(query ?? {})) {

@@ -56,13 +56,16 @@ const ja = {
   'case.showEvidence': '証拠を表示', 'case.evidenceNote': '証拠（イベント）の閲覧は監査ログに記録されます。',
   'triage.assigned': 'サービスを指定しました', 'notices.to': '宛先', 'notices.queued': '通知を送信キューに入れました', 'notices.send': 'この通知を送信',
   'actions.approve': '承認', 'actions.reject': '却下', 'actions.undo': '取り消し', 'actions.who': '依頼者 / 承認者', 'actions.rejectedDefault': '却下',
-  'action.proposed': '提案', 'action.pending_approval': '承認待ち', 'action.done': '実施済み', 'action.failed': '失敗', 'action.dry_run': '試行（dry run）', 'action.rejected': '却下',
+  'action.proposed': '提案', 'action.pending_approval': '承認待ち', 'action.done': '実施済み', 'action.failed': '失敗', 'action.dry_run': '試行済み（dry run）', 'action.rejected': '却下',
   'misuse.fraudulent_contract': '不正契約', 'misuse.compromised': '第三者による侵害', 'misuse.reseller': '再販事業者', 'misuse.grey_use': '契約者によるグレーな利用',
   'message.note': 'メモ', 'message.customer_reply': '顧客からの回答', 'message.reporter_message': '報告者からのメール', 'message.other_message': 'その他のメール',
   'newcase.title': 'ケースを起票', 'newcase.hint': '電話・郵便・警察などで受けた連絡をケースにします。法的要請は法務権限のあるキーでのみ起票できます。',
   'newcase.channel': '受付経路', 'newcase.byPlaybook': 'プレイブックに従う', 'newcase.description': '内容（記録に残ります）', 'newcase.open': '起票する',
   'channel.phone': '電話', 'channel.letter': '郵便', 'channel.fax': 'FAX', 'channel.mail': 'メール', 'channel.web': 'Web フォーム', 'channel.in_person': '来訪',
   'channel.police': '警察', 'channel.court': '裁判所',
+  'actions.target': '対象', 'actions.targetDefault': '省略時はケースの対象', 'actions.dryRun': '試行のみ（dry run）', 'actions.request': '措置を依頼', 'actions.requested': '措置を依頼しました',
+  'actionName.suspend': '利用停止', 'actionName.unsuspend': '利用停止の解除', 'actionName.null_route': 'ヌルルート', 'actionName.remove_null_route': 'ヌルルートの解除',
+  'actionName.block_url': 'URL の遮断', 'actionName.unblock_url': 'URL 遮断の解除', 'actionName.stop_program': 'プログラムの停止',
   'dur.d': '日', 'dur.h': '時間', 'dur.m': '分', 'dur.s': '秒',
 };
 
@@ -128,6 +131,9 @@ const en = {
   'newcase.channel': 'Arrived by', 'newcase.byPlaybook': 'From the playbook', 'newcase.description': 'What was said (kept in the record)', 'newcase.open': 'Open the case',
   'channel.phone': 'Phone', 'channel.letter': 'Letter', 'channel.fax': 'Fax', 'channel.mail': 'Mail', 'channel.web': 'Web form', 'channel.in_person': 'In person',
   'channel.police': 'Police', 'channel.court': 'Court',
+  'actions.target': 'Target', 'actions.targetDefault': 'the case\'s resource when empty', 'actions.dryRun': 'Dry run only', 'actions.request': 'Request action', 'actions.requested': 'Action requested',
+  'actionName.suspend': 'Suspend service', 'actionName.unsuspend': 'Unsuspend service', 'actionName.null_route': 'Null-route', 'actionName.remove_null_route': 'Remove null-route',
+  'actionName.block_url': 'Block URL', 'actionName.unblock_url': 'Unblock URL', 'actionName.stop_program': 'Stop program',
   'dur.d': 'd', 'dur.h': 'h', 'dur.m': 'min', 'dur.s': 's',
 };
 
@@ -172,6 +178,7 @@ export function formatNumber(n) {
 /** A duration in seconds as "2 d 3 h" / "2日 3時間": the two largest units. */
 export function formatDuration(seconds) {
   if (seconds == null) return '—';
+  /** @type {[string, number][]} */
   const units = [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]];
   const parts = [];
   let rest = Math.max(0, Math.round(seconds));

@@ -1,7 +1,7 @@
 // The console shell: sign-in gate, navigation, language switch and a hash router. Each page is a
 // module exporting `render(params, query) -> Promise<Node>`; a page that fails shows why.
 import { session, whenUnauthorized } from './api.js';
-import { failure, h, notice } from './dom.js';
+import { failure, h, loading, notice } from './dom.js';
 import { LANGUAGES, lang, setLang, t } from './i18n.js';
 import * as signin from './pages/signin.js';
 import * as dashboard from './pages/dashboard.js';
@@ -16,6 +16,7 @@ import * as blocklists from './pages/blocklists.js';
 import * as attribute from './pages/attribute.js';
 import * as stats from './pages/stats.js';
 
+/** @type {[RegExp, (params: string[], query: URLSearchParams) => Promise<Node>][]} */
 const ROUTES = [
   [/^$/, dashboard.render],
   [/^reports$/, reports.render],
@@ -41,9 +42,11 @@ const root = document.getElementById('app');
 let renderSeq = 0;
 
 function parseHash() {
-  const s = decodeURIComponent(location.hash.replace(/^#\/?/, '').split('?')[0]);
-  const q = new URLSearchParams(location.hash.split('?')[1] ?? '');
-  return { path: s, query: q, full: location.hash.replace(/^#\/?/, '') };
+  const full = location.hash.replace(/^#\/?/, '');
+  const [raw, search] = full.split('?');
+  let path = raw;
+  try { path = decodeURIComponent(raw); } catch { /* a malformed escape stays as typed and matches no route */ }
+  return { path, query: new URLSearchParams(search ?? ''), full };
 }
 
 function languageSwitch() {
@@ -67,7 +70,7 @@ function shell(content, current) {
   const top = h('div', { class: 'topbar' },
     h('span', { class: 'tagline' }, t('app.tagline')),
     h('div', { class: 'top-tools' }, languageSwitch(),
-      h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => { session.signOut(); location.hash = '#/'; show(); } }, t('nav.signout'))));
+      h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => { session.signOut(); history.replaceState(null, '', '#/'); show(); } }, t('nav.signout'))));
   return h('div', { class: 'layout' }, nav, h('div', { class: 'main' }, top, h('main', { id: 'content', tabindex: '-1' }, content)));
 }
 
@@ -80,12 +83,12 @@ async function show() {
     document.title = `${t('signin.title')} · Madoguchi`;
     return;
   }
-  const match = ROUTES.map(([re, fn]) => [re.exec(path), fn]).find(([m]) => m);
-  const body = h('div', { class: 'page' }, h('p', { class: 'loading' }, t('common.loading')));
+  const route = ROUTES.find(([re]) => re.test(path));
+  const body = h('div', { class: 'page' }, loading());
   root.replaceChildren(shell(body, full));
   let content;
   try {
-    content = match ? await match[1](match[0].slice(1), query) : notice('error', `${t('common.notfound')}: #/${path}`);
+    content = route ? await route[1](route[0].exec(path).slice(1), query) : notice('error', `${t('common.notfound')}: #/${path}`);
   } catch (err) {
     content = failure(err);
   }

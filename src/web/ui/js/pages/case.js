@@ -3,7 +3,7 @@
 // the case first the API answers 409 and the page says so instead of overwriting their work.
 // Evidence (the events) is loaded on request only, because the desk records every look at it.
 import { api, ApiError } from '../api.js';
-import { badge, facts, failure, field, h, notice, pageHeader, replace, route, section, table, time } from '../dom.js';
+import { badge, facts, failure, field, h, notice, pageHeader, replace, route, section, select, table, time } from '../dom.js';
 import { formatDuration, label, t } from '../i18n.js';
 import { STATES } from './cases.js';
 
@@ -127,15 +127,17 @@ function noticeSection(c, path, sent, change) {
     preview);
 }
 
+const ACTIONS = ['suspend', 'unsuspend', 'null_route', 'remove_null_route', 'block_url', 'unblock_url', 'stop_program'];
+
 function actionSection(c, path, actions, change) {
   const reason = h('input', { type: 'text', name: 'reason', maxlength: '5000' });
   const act = (a, verb, body) => h('button', {
     type: 'button', class: verb === 'approve' ? 'primary' : 'secondary', 'data-action': `${verb}-${a.id}`,
-    onclick: (e) => change(e.currentTarget, () => api.post(`/api/v1/actions/${a.id}/${verb}`, body()), `${t(`actions.${verb}`)}: ${a.action}`),
+    onclick: (e) => change(e.currentTarget, () => api.post(`/api/v1/actions/${a.id}/${verb}`, body()), `${t(`actions.${verb}`)}: ${label('actionName', a.action)}`),
   }, t(`actions.${verb}`));
   const rows = table([
-    { label: 'col.action', cell: (a) => [h('strong', {}, a.action), a.dry_run ? h('div', { class: 'sub' }, 'dry run') : null] },
-    { label: 'col.resource', class: 'mono', cell: (a) => a.target },
+    { label: 'col.action', cell: (a) => [h('strong', {}, label('actionName', a.action)), a.dry_run ? h('div', { class: 'sub' }, t('actions.dryRun')) : null] },
+    { label: 'actions.target', class: 'mono', cell: (a) => a.target },
     { label: 'col.status', cell: (a) => h('span', { class: ['badge', `action-${a.status.replace(/[^a-z_]/g, '')}`] }, label('action', a.status)) },
     { label: 'case.reason', class: 'wide', cell: (a) => a.reason },
     { label: 'actions.who', cell: (a) => [a.requested_by ?? '—', a.approved_by ? h('div', { class: 'sub' }, `✓ ${a.approved_by}`) : null] },
@@ -145,8 +147,26 @@ function actionSection(c, path, actions, change) {
         ? [act(a, 'approve', () => ({})), ' ', act(a, 'reject', () => ({ reason: reason.value || t('actions.rejectedDefault') }))]
         : a.status === 'done' && !a.undone_by && !a.undo_of ? act(a, 'undo', () => ({ reason: reason.value || undefined })) : null,
     },
-  ], actions);
-  return section('case.actions', rows, actions.length ? field('case.reason', reason) : null);
+  ], actions, { class: 'actions' });
+  return section('case.actions', rows, actions.length ? field('case.reason', reason) : null, c.state === 'closed' ? null : requestForm(path, change));
+}
+
+/** Asking for a restriction: the playbook (through the API) decides whether it is possible and needs approval. */
+function requestForm(path, change) {
+  const action = select('action', ACTIONS.map((a) => [a, label('actionName', a)]), 'suspend');
+  const target = h('input', { type: 'text', name: 'target', maxlength: '2048', placeholder: t('actions.targetDefault') });
+  const reason = h('input', { type: 'text', name: 'reason', maxlength: '5000', required: true });
+  const dryRun = h('input', { type: 'checkbox', name: 'dry_run' });
+  const button = h('button', { type: 'submit', class: 'danger' }, t('actions.request'));
+  const form = h('form', { class: 'transitions action-form', id: 'action-form' },
+    field('col.action', action), field('actions.target', target), field('case.reason', reason),
+    h('label', { class: 'check' }, dryRun, t('actions.dryRun')), button);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const body = { action: action.value, reason: reason.value, dry_run: dryRun.checked, ...(target.value.trim() ? { target: target.value.trim() } : {}) };
+    change(button, () => api.post(`${path}/actions`, body), `${t('actions.requested')}: ${label('actionName', action.value)}`);
+  });
+  return form;
 }
 
 function messageList(messages) {

@@ -25,7 +25,7 @@ export async function render() {
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
     // Empty fields are left out, so the API applies its own defaults.
-    const body = Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, v.trim()]).filter(([, v]) => v !== ''));
+    const body = Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, String(v).trim()]).filter(([, v]) => v !== ''));
     try {
       const c = await api.post('/api/v1/cases', body);
       location.hash = route(`cases/${c.number}`);
