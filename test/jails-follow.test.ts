@@ -112,6 +112,18 @@ describe('tail -F', () => {
     await f.stop();
   });
 
+  test('bytes that are not UTF-8 become replacement characters, never an error', async () => {
+    const p = join(dir, 'g.log');
+    writeFileSync(p, '');
+    const { f, got, poke } = follower('g.log');
+    await f.start();
+    appendFileSync(p, Buffer.from([0x66, 0xff, 0xfe, 0x00, 0x0a, 0xe3, 0x81, 0x82, 0x0a]));
+    await until(() => got.length === 2, poke);
+    assert.deepEqual(got, ['f\ufffd\ufffd\u0000', 'あ']);
+    assert.equal(f.stats.errors, 0);
+    await f.stop();
+  });
+
   test('notices changes without being poked (inotify or polling)', async () => {
     const p = join(dir, 'f.log');
     writeFileSync(p, '');

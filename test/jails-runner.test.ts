@@ -14,6 +14,7 @@ import { importInventory, rowsFromText } from '../src/inventory/import.js';
 import { jailsFromYaml } from '../src/detection/jails/config.js';
 import { JailRunner } from '../src/detection/jails/runner.js';
 import { listBans, activeBans } from '../src/detection/jails/banstore.js';
+import { jailService } from '../src/detection/jails/service.js';
 
 const INVENTORY = `customer_id,customer_name,customer_email,language,brand,service_id,service_type,resource,valid_from,valid_to
 c1,Example KK,ops@c1.example,ja,sakura,vps-1,vps,198.51.100.0/24,2020-01-01,
@@ -155,6 +156,25 @@ forEachStore('jail runner', (store) => {
       assert.equal(latest.bantime, 7200);
       assert.equal(latest.failures, 2, 'a known offender counts double (fail2ban observer)');
     } finally { await runner.stop(); }
+  });
+
+  test('as a service of `madoguchi serve`: off by default, runs the configured jails when enabled', async () => {
+    const d = t.desk.config.detection;
+    assert.equal(await jailService.start(t.desk), null);
+    d.enabled = true;
+    d.jails = [{ name: 'svc', filter: 'sshd', logpath: join(dir, 'svc.log'), maxretry: 1, ignoreself: false }];
+    d.nftables_file = join(dir, 'svc.nft');
+    try {
+      writeFileSync(join(dir, 'svc.log'), '');
+      const running = await jailService.start(t.desk);
+      assert.ok(running);
+      appendFileSync(join(dir, 'svc.log'), sshdLine('203.0.113.88'));
+      await until(async () => (await listBans(t.desk.db, { jail: 'svc' })).length === 1, 'a ban by the service');
+      await running.stop();
+      assert.match(readFileSync(join(dir, 'svc.nft'), 'utf8'), /203\.0\.113\.88/);
+    } finally {
+      d.enabled = false; d.jails = []; d.nftables_file = '';
+    }
   });
 
   test('systemd backend: journal entries through journalctl and the filter in journal mode', async () => {
