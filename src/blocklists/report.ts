@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Db } from '../store/db.js';
 import { parseListFile } from './format.js';
 import { merged, pairwiseOverlap, type Ranges } from './ranges.js';
-import { listAlerts, listSources, type SourceRow } from './store.js';
+import { listSources, recentAlertsByList, type SourceRow } from './store.js';
 import { copyPath } from './watch.js';
 
 export interface ListQuality {
@@ -63,7 +63,7 @@ export async function qualityReport(db: Db, opts: ReportOptions): Promise<ListQu
     churnByList(db), listingsByList(db), precisionByList(db, now, opts.confirmWindowDays ?? 30),
     opts.overlap === false ? Promise.resolve(new Map<string, ListQuality['overlap']>()) : overlapByList(sources, opts.dataDir, opts.topOverlaps ?? 5),
   ]);
-  const alerts = await listAlerts(db, { limit: 1000 });
+  const alerts = await recentAlertsByList(db, 10);
   return sources.map((s) => {
     const every = s.header.updateEvery ?? null;
     const sourceMs = s.source_date ? new Date(s.source_date).getTime() : null;
@@ -82,7 +82,7 @@ export async function qualityReport(db: Db, opts: ReportOptions): Promise<ListQu
       overlap: overlap.get(s.name) ?? [],
       listings: listings.get(s.name) ?? { active: 0, total: 0, customers: 0, delisted: 0, median_hours_to_delisting: null },
       precision: precision.get(s.name) ?? null,
-      alerts: alerts.filter((a) => a.list === s.name).slice(0, 10).map((a) => ({ kind: a.kind, message: a.message, created_at: new Date(a.created_at).toISOString() })),
+      alerts: (alerts.get(s.name) ?? []).map((a) => ({ kind: a.kind, message: a.message, created_at: new Date(a.created_at).toISOString() })),
     };
   });
 }

@@ -3,6 +3,7 @@
 import type { Db } from '../store/db.js';
 import type { ListHeader, MalformedLine } from './format.js';
 import type { ProblemKind } from './fetch.js';
+import { groupBy } from './group.js';
 
 export interface SourceRow {
   name: string;
@@ -126,6 +127,16 @@ export async function listAlerts(db: Db, opts: { list?: string; limit?: number }
     `SELECT id::text, list, kind, message, created_at FROM blocklist_alerts WHERE ($1::text IS NULL OR list = $1)
       ORDER BY created_at DESC, id DESC LIMIT $2`, [opts.list ?? null, opts.limit ?? 100]);
   return r.rows;
+}
+
+/** The newest alerts of every list, a few per list. */
+export async function recentAlertsByList(db: Db, perList: number): Promise<Map<string, AlertRow[]>> {
+  const r = await db.query<AlertRow>(
+    `SELECT id, list, kind, message, created_at FROM (
+       SELECT id::text, list, kind, message, created_at, row_number() OVER (PARTITION BY list ORDER BY created_at DESC, id DESC) AS nth
+         FROM blocklist_alerts) a
+      WHERE nth <= $1 ORDER BY list, created_at DESC, id DESC`, [perList]);
+  return groupBy(r.rows, (a) => a.list);
 }
 
 /** A list entry that covers (part of) one inventory assignment, as the matcher found it. */

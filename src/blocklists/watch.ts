@@ -10,6 +10,7 @@ import type { Event } from '../events/event.js';
 import { DnsblChecker, expandAddresses, type DnsblResult } from './dnsbl.js';
 import { listingEvents, type ListMeta } from './events.js';
 import { fetchList } from './fetch.js';
+import { groupBy } from './group.js';
 import { ListParser, parseListFile, type ListHeader, type ParsedList } from './format.js';
 import { loadInventory, type Inventory } from './inventory.js';
 import { matchList } from './match.js';
@@ -238,13 +239,4 @@ export async function decideAndDeliver(deps: WatchDeps, now: Date): Promise<{ li
     }
   }
   return { listed: pending.listed.length, delisted: pending.delisted.length };
-}
-
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const x of items) {
-    const k = key(x), g = out.get(k);
-    if (g) g.push(x); else out.set(k, [x]);
-  }
-  return out;
 }
