@@ -207,10 +207,11 @@ class FilterEngine implements Filter {
   stats(): FilterStats { return { ...this.st, overBudget: this.budget.over, slowestLineMs: this.budget.slowest }; }
 
   process(line: string, lineNo: number): Failure[] {
-    this.warm(line);
-    if (line.length <= this.guardLength) return this.timed(line, lineNo);
+    const uni = NON_ASCII.test(line);
+    this.warm(uni);
+    if (line.length <= this.guardLength) return this.timed(line, lineNo, uni);
     let out: Failure[] = [];
-    if (!runGuarded(() => { out = this.timed(line, lineNo); }, this.budget.ms)) this.abandon();
+    if (!runGuarded(() => { out = this.timed(line, lineNo, uni); }, this.budget.ms)) this.abandon();
     return out;
   }
 
@@ -219,12 +220,19 @@ class FilterEngine implements Filter {
     let i = 0;
     while (i < lines.length) {
       const end = Math.min(lines.length, i + CHUNK);
-      for (let k = i; k < end && !this.warmedUnicode; k++) this.warm(lines[k]);
+      // Which lines need the Unicode variants: known before the guarded run, to compile them first.
+      for (let k = i; k < end; k++) {
+        const uni = NON_ASCII.test(lines[k]);
+        this.uniFlags[k - i] = uni ? 1 : 0;
+        if (uni && !this.warmedUnicode) this.warm(true);
+      }
+      this.warm(false);
+      const base = i;
       let lineStart = 0;
       const done = runGuarded(() => {
         for (; i < end; i++) {
           lineStart = performance.now();
-          const found = this.timed(lines[i], firstLineNo + i);
+          const found = this.timed(lines[i], firstLineNo + i, this.uniFlags[i - base] === 1);
           for (let k = 0; k < found.length; k++) out.push(found[k]);
         }
       }, this.budget.ms);
@@ -241,8 +249,7 @@ class FilterEngine implements Filter {
    * is done outside the per-line budget, for the ASCII variants at once, for the Unicode ones on
    * the first line that needs them.
    */
-  private warm(line: string): void {
-    const uni = NON_ASCII.test(line);
+  private warm(uni: boolean): void {
     if (this.warmedAscii && (!uni || this.warmedUnicode)) return;
     const all: Regex[] = [...(this.pref ? [this.pref] : []), ...this.fails, ...this.ignores, ...this.dd.templates.map((t) => t.re())];
     for (const re of all) re.warm(uni);
@@ -251,6 +258,7 @@ class FilterEngine implements Filter {
   }
   private warmedAscii = false;
   private warmedUnicode = false;
+  private readonly uniFlags = new Uint8Array(CHUNK);
 
   /** A line ran past the budget: counted, and the multi-line state it may have left half-done is dropped. */
   private abandon(): void {
@@ -258,18 +266,17 @@ class FilterEngine implements Filter {
     this.buffer = [];
   }
 
-  private timed(line: string, lineNo: number): Failure[] {
+  private timed(line: string, lineNo: number, uni: boolean): Failure[] {
     this.st.lines++;
     this.budget.start();
     try {
-      return this.processLine(line, lineNo);
+      return this.processLine(line, lineNo, uni);
     } finally {
       this.budget.stop();
     }
   }
 
-  private processLine(line: string, lineNo: number): Failure[] {
-    const uni = NON_ASCII.test(line);
+  private processLine(line: string, lineNo: number, uni: boolean): Failure[] {
     const now = this.clock.now();
     let tuple: TupleLine;
     let date: number | null = null;

@@ -59,6 +59,22 @@ export interface LocalTime {
   format(t: number): string;
 }
 
+type Mktime = LocalTime['mktime'];
+
+/**
+ * Log lines come in time order, many per minute, and zone offsets change on minute boundaries:
+ * the start of the last minute asked for is kept, the seconds added to it.
+ */
+function sameMinute(mktime: Mktime): Mktime {
+  let key = NaN, base = 0;
+  return (y, mo, d, h, mi, s) => {
+    if (s < 0 || s > 59) return mktime(y, mo, d, h, mi, s);
+    const k = ((((y * 13 + mo) * 32 + d) * 24 + h) * 60) + mi;
+    if (k !== key) { base = mktime(y, mo, d, h, mi, 0); key = k; }
+    return base + s;
+  };
+}
+
 function pad(n: number, w = 2): string { return String(n).padStart(w, '0'); }
 
 function formatWith(offset: (t: number) => number): (t: number) => string {
@@ -75,26 +91,26 @@ export function localTime(tz: string | undefined = process.env.TZ): LocalTime {
     const offset = (t: number) => posixOffsetAtUtc(z, t);
     return {
       offset,
-      mktime(y, mo, d, h, mi, s) {
+      mktime: sameMinute((y, mo, d, h, mi, s) => {
         const wall = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
         // Try the standard offset first, as mktime does for a time in neither or both periods.
         const a = wall - z.std;
         if (offset(a) === z.std) return a;
         const b = wall - (z.dst ?? z.std);
         return offset(b) === (z.dst ?? z.std) ? b : a;
-      },
+      }),
       format: formatWith(offset),
     };
   }
   const offset = (t: number) => -new Date(t * 1000).getTimezoneOffset() * 60;
   return {
     offset,
-    mktime: (y, mo, d, h, mi, s) => {
+    mktime: sameMinute((y, mo, d, h, mi, s) => {
       const dt = new Date(2000, 0, 1);
       dt.setFullYear(y, mo - 1, d);
       dt.setHours(h, mi, s, 0);
       return dt.getTime() / 1000;
-    },
+    }),
     format: formatWith(offset),
   };
 }

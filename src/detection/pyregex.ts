@@ -841,9 +841,22 @@ function requiredLiteral(n: Node, flags: number): string {
         if (x.min >= 1) keep(walk(x.body, f, ''));
         return '';
       case 'anchor': return run;
+      case 'alt': keep(run); keep(commonSubstring(x.alts.map((b) => requiredLiteral(b, f)))); return '';
       default: keep(run); return '';
     }
   };
   keep(walk(n, flags, ''));
   return best;
+}
+
+/** The longest string contained in all of them ('' if none). */
+function commonSubstring(list: string[]): string {
+  const shortest = list.reduce((a, b) => (b.length < a.length ? b : a), list[0] ?? '');
+  for (let len = shortest.length; len > 0; len--) {
+    for (let i = 0; i + len <= shortest.length; i++) {
+      const cand = shortest.slice(i, i + len);
+      if (list.every((x) => x.includes(cand))) return cand;
+    }
+  }
+  return '';
 }

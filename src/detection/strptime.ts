@@ -160,9 +160,18 @@ export function zoneOffset(tz: string): number {
 
 export interface Clock { now(): number; local: LocalTime }
 
+let partsOf = NaN;
+let parts = { y: 0, mo: 0, d: 0 };
+let partsZone: LocalTime | null = null;
+/** The local date of `now` (the same for a whole run with a fixed now). */
 function localParts(t: number, local: LocalTime): { y: number; mo: number; d: number } {
-  const dt = new Date((t + local.offset(t)) * 1000);
-  return { y: dt.getUTCFullYear(), mo: dt.getUTCMonth() + 1, d: dt.getUTCDate() };
+  if (t !== partsOf || local !== partsZone) {
+    const dt = new Date((t + local.offset(t)) * 1000);
+    parts = { y: dt.getUTCFullYear(), mo: dt.getUTCMonth() + 1, d: dt.getUTCDate() };
+    partsOf = t;
+    partsZone = local;
+  }
+  return parts;
 }
 
 function julianFromUW(year: number, week: number, weekday: number, mondayFirst: boolean): number {
