@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachStore } from './helpers/stores.js';
 import { runCli } from './helpers/cli.js';
+import { commandModules, loadCommands } from '../src/cli/commands/index.js';
 
 const INVENTORY = join(mkdtempSync(join(tmpdir(), 'cli-')), 'inventory.csv');
 writeFileSync(INVENTORY, 'customer_id,customer_name,customer_email,language,brand,service_id,service_type,resource,valid_from,valid_to\n' +
@@ -12,6 +13,13 @@ writeFileSync(INVENTORY, 'customer_id,customer_name,customer_email,language,bran
   'c300,合同会社クラウド,ops@cloud.example,ja,cloud,iaas-300,iaas,2001:db8:1234::/48,2018-01-01,\n' +
   'c400,ショップ運営者,owner@shop.example,ja,main,sh-400,shared,shop-example.jp,2019-01-01,\n' +
   'c500,Old Holder,old@old.example,en,main,vps-500,vps,192.0.2.0/28,2016-01-01,2022-12-31\n');
+
+test('the command registry names exactly the commands its modules export', async () => {
+  for (const m of commandModules) {
+    const names = (await loadCommands(m)).map((c) => c.name).sort();
+    assert.deepEqual(names, [...m.names].sort());
+  }
+});
 
 test('--help lists the commands; --version prints the version', async () => {
   const h = await runCli(['--help']);

@@ -5,7 +5,7 @@ import { createLogger } from '../log.js';
 import { DatabaseUnavailable, openDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 import { UsageError, type CliContext, type Command } from './command.js';
-import { commands } from './commands/index.js';
+import { allCommands, findCommand } from './commands/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -36,13 +36,13 @@ export async function main(argv: string[]): Promise<number> {
     else if (flag === '--config') configFile = value();
     else if (flag === '--log-level') overrides.log = { level: value() };
     else if (flag === '--version' || flag === '-V') { process.stdout.write(`madoguchi ${pkg.version}\n`); return 0; }
-    else if (flag === '--help' || flag === '-h') { process.stdout.write(globalHelp()); return 0; }
+    else if (flag === '--help' || flag === '-h') { process.stdout.write(await globalHelp()); return 0; }
     else break;
   }
   const rest = argv.slice(i);
-  if (rest.length === 0) { process.stderr.write(globalHelp()); return 2; }
-  const cmd = findCommand(rest);
-  if (!cmd) { process.stderr.write(`madoguchi: unknown command '${rest[0]}'\n\n${globalHelp()}`); return 2; }
+  if (rest.length === 0) { process.stderr.write(await globalHelp()); return 2; }
+  const cmd = await findCommand(rest);
+  if (!cmd) { process.stderr.write(`madoguchi: unknown command '${rest[0]}'\n\n${await globalHelp()}`); return 2; }
   const args = rest.slice(cmd.name.split(' ').length);
   if (args.includes('--help') || args.includes('-h')) { process.stdout.write(commandHelp(cmd)); return 0; }
 
@@ -76,16 +76,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function findCommand(words: string[]): Command | undefined {
-  let best: Command | undefined;
-  for (const c of commands) {
-    const w = c.name.split(' ');
-    if (w.every((x, k) => words[k] === x) && (!best || w.length > best.name.split(' ').length)) best = c;
-  }
-  return best;
-}
-
-function globalHelp(): string {
+async function globalHelp(): Promise<string> {
+  const commands = await allCommands();
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return GLOBAL_HELP + commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}\n`).join('');
 }
