@@ -28,7 +28,7 @@ forEachStore('blocklist watch in the running desk', (store) => {
     assert.equal((await importInventory(t.desk.db, rowsFromText(INVENTORY, 'csv'), { timezone: 'UTC' })).ok, true);
     await t.desk.attribution.refresh();
   });
-  after(async () => { await t.close(); rmSync(work, { recursive: true, force: true }); });
+  after(async () => { await t?.close(); rmSync(work, { recursive: true, force: true }); });
 
   test('the service checks the list, and each listing goes into intake as an attributed event', { timeout: 30000 }, async () => {
     const running = await blocklistService.start(t.desk);

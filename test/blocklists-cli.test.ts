@@ -1,12 +1,13 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachStore } from './helpers/stores.js';
 import { runCli } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'madoguchi-bl-cli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 const INVENTORY = join(work, 'inventory.csv');
 writeFileSync(INVENTORY, 'customer_id,customer_name,customer_email,language,brand,service_id,service_type,resource,valid_from,valid_to\n' +
   'c100,Sample KK,abuse@sample.example,ja,main,vps-100,vps,203.0.113.0/24,2015-01-01,\n' +

@@ -145,7 +145,7 @@ forEachStore('DNSBL checks recorded as listings', (store) => {
     db = await store().open();
     assert.equal((await importInventory(db, rowsFromText(INVENTORY, 'csv'), { timezone: 'UTC' })).ok, true);
   });
-  after(async () => { await dns.stop(); await db.close(); });
+  after(async () => { await dns.stop(); await db?.close(); });
 
   test('a listing starts, survives a failed query, and ends when the zone clears it', { timeout: 30000 }, async () => {
     const delivered: Event[] = [];

@@ -87,7 +87,7 @@ forEachStore('blocklist watch', (store) => {
     await seedInventory(db);
     work = mkdtempSync(join(tmpdir(), 'madoguchi-bl-'));
   });
-  after(async () => { await http.stop(); await db.close(); rmSync(work, { recursive: true, force: true }); });
+  after(async () => { await http.stop(); await db?.close(); rmSync(work, { recursive: true, force: true }); });
 
   function deps(blocklists: Record<string, unknown>): WatchDeps {
     const config = loadConfig({ env: {}, overrides: { blocklists } });
