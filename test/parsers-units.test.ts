@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import iconv from 'iconv-lite';
+import { zipSync } from 'fflate';
 import { decodeText, decodeIso2022jp } from '../src/parsers/mail/charset.js';
 import { decodeWords, parseHeaderValue } from '../src/parsers/mail/mime.js';
 import { extractIndicators, normaliseText } from '../src/parsers/text/indicators.js';
@@ -185,4 +186,22 @@ test('a JSON event list is read with the API rules; X-ARF JSON by its own parser
   assert.match(bad.error!, /'Source IP' is not an IntelMQ harmonization key/);
   const xarf = await parseReport(Buffer.from(JSON.stringify({ xarf_version: '4.0.0', category: 'connection', type: 'port-scan', source_identifier: '2001:db8::7', timestamp: '2026-11-25T00:00:00Z', reporter: { org: 'Scan Watch' } })), ctx);
   assert.deepEqual(xarf.events.map((e) => [e['source.ip'], e['classification.type'], e['feed.provider']]), [['2001:db8::7', 'scanner', 'Scan Watch']]);
+});
+
+test('a zipped feed streams member by member, each with its own report type', async () => {
+  const rows = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n') + '\n';
+  const zip = zipSync({
+    '2026-11-25-scan_rdp-asia-jp-asn64500.csv': new TextEncoder().encode('"timestamp","ip","port"\n' + rows(150_000, (i) => `"2026-11-25 03:01:44","203.0.${i >> 8 & 255}.${i & 255}",3389`)),
+    'README.txt': new TextEncoder().encode('not a feed'),
+    '2026-11-25-blocklist-asia-jp-asn64500.csv': new TextEncoder().encode('"timestamp","ip"\n' + rows(10, (i) => `"2026-11-25 00:00:00","192.0.2.${i}"`)),
+  });
+  async function* slowly() { for (let i = 0; i < zip.length; i += 4096) yield zip.subarray(i, i + 4096); }
+  const counts: Record<string, number> = {};
+  let largestBatch = 0;
+  for await (const batch of csvEvents(slowly())) {
+    largestBatch = Math.max(largestBatch, batch.length);
+    for (const e of batch) counts[`${e['feed.name']} ${e['classification.type']}`] = (counts[`${e['feed.name']} ${e['classification.type']}`] ?? 0) + 1;
+  }
+  assert.deepEqual(counts, { 'scan_rdp vulnerable-system': 150_000, 'blocklist blacklist': 10 });
+  assert.equal(largestBatch, 1000);
 });

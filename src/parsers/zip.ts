@@ -1,58 +1,64 @@
-// Bounded unzip: members are inflated chunk by chunk and abandoned as soon as they pass the
-// total size or the compression-ratio cap, so a zip bomb costs at most the cap in memory.
+// Streaming, bounded unzip: the archive is fed to the inflater 64 KB at a time and what comes out
+// is handed on before the next piece goes in, so a large zipped feed never sits in memory whole.
+// A member is abandoned as soon as it passes the ratio cap or the archive the total cap: a zip
+// bomb costs at most the caps.
 import { Unzip, UnzipInflate, UnzipPassThrough } from 'fflate';
 import { ParseRefusal } from './mail/mime.js';
 
 export interface ZipLimits { zipMaxBytes: number; zipMaxRatio: number; zipMaxEntries: number }
 
-export interface ZipMember { name: string; data: Buffer }
+/** Decompressed data of one member; `final` marks its last piece. */
+export interface ZipPiece { name: string; data: Uint8Array; final: boolean }
+
+const PIECE = 64 * 1024;
 
 export function isZip(buf: Uint8Array): boolean {
   return buf.length > 4 && buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04;
 }
 
-export function unzipBounded(zip: Uint8Array, limits: ZipLimits): ZipMember[] {
-  const members: ZipMember[] = [];
-  let total = 0;
+/** Members' data in order; `wanted` chooses which members are inflated at all. */
+export async function* unzipPieces(input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, limits: ZipLimits, wanted: (name: string) => boolean): AsyncGenerator<ZipPiece> {
+  const out: ZipPiece[] = [];
+  let members = 0, total = 0, compressedIn = 0;
   let failure: ParseRefusal | null = null;
   const unzip = new Unzip((file) => {
-    if (failure) return;
-    if (members.length >= limits.zipMaxEntries) {
-      failure = new ParseRefusal('zip', `zip archive has more than ${limits.zipMaxEntries} members`);
-      return;
-    }
-    if (file.name.endsWith('/')) return;
-    const chunks: Uint8Array[] = [];
+    if (failure || file.name.endsWith('/')) return;
+    if (++members > limits.zipMaxEntries) { failure = new ParseRefusal('zip', `zip archive has more than ${limits.zipMaxEntries} members`); return; }
+    if (!wanted(file.name)) return;
     let size = 0;
-    // Stored sizes can lie; the cap applies to what actually comes out.
-    const compressed = Math.max(file.size ?? zip.length, 1);
     file.ondata = (err, chunk, final) => {
       if (failure) return;
       if (err) { failure = new ParseRefusal('zip', `zip member ${file.name}: ${err.message}`); return; }
       size += chunk.length;
       total += chunk.length;
-      if (total > limits.zipMaxBytes) {
-        failure = new ParseRefusal('zip', `zip archive expands beyond ${limits.zipMaxBytes} bytes`);
-        file.terminate();
-        return;
-      }
-      if (size > 1024 * 1024 && size / compressed > limits.zipMaxRatio) {
-        failure = new ParseRefusal('zip', `zip member ${file.name} expands more than ${limits.zipMaxRatio} times (zip bomb)`);
-        file.terminate();
-        return;
-      }
-      chunks.push(chunk);
-      if (final) members.push({ name: file.name, data: Buffer.concat(chunks) });
+      // Stored sizes can lie, and streamed members have none: the caps apply to what comes out.
+      const packed = Math.max(file.size || compressedIn, 1);
+      if (total > limits.zipMaxBytes) failure = new ParseRefusal('zip', `zip archive expands beyond ${limits.zipMaxBytes} bytes`);
+      else if (size > 1024 * 1024 && size / packed > limits.zipMaxRatio) failure = new ParseRefusal('zip', `zip member ${file.name} expands more than ${limits.zipMaxRatio} times (zip bomb)`);
+      if (failure) { file.terminate(); return; }
+      out.push({ name: file.name, data: chunk, final });
     };
     file.start();
   });
   unzip.register(UnzipInflate);
   unzip.register(UnzipPassThrough);
-  try {
-    unzip.push(zip, true);
-  } catch (e) {
-    throw new ParseRefusal('zip', `unreadable zip archive: ${(e as Error).message}`);
+  const feed = (data: Uint8Array, last: boolean) => {
+    try {
+      unzip.push(data, last);
+    } catch (e) {
+      failure ??= new ParseRefusal('zip', `unreadable zip archive: ${(e as Error).message}`);
+    }
+  };
+  for await (const chunk of input as AsyncIterable<Uint8Array>) {
+    for (let i = 0; i < chunk.length; i += PIECE) {
+      const piece = chunk.subarray(i, i + PIECE);
+      compressedIn += piece.length;
+      feed(piece, false);
+      if (failure) throw failure;
+      yield* out.splice(0, out.length);
+    }
   }
+  feed(new Uint8Array(0), true);
   if (failure) throw failure;
-  return members;
+  yield* out.splice(0, out.length);
 }

@@ -21,7 +21,8 @@ empty mails, input over the parsing limits). With --json, one line per file:
   {"file": PATH, "rejected": false, "parser": NAME, "events": [{flat event}, ...], ...}
 The inventory imported into the data dir (or DATABASE_URL) tells the reported resources apart
 from the reporter's own addresses, relays and victims; --inventory uses an inventory CSV
-(columns resource, valid_from, valid_to) instead. CSV files are streamed, whatever their size.`,
+(columns resource, valid_from, valid_to) instead. CSV files and zips of them are streamed,
+whatever their size.`,
   async run(ctx, argv) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
       json: { type: 'boolean', default: false }, inventory: { type: 'string' },
@@ -59,7 +60,7 @@ async function inventory(ctx: CliContext, csv: string | undefined): Promise<Pars
 
 async function parseOne(ctx: CliContext, pctx: ParseContext, file: string, json: boolean): Promise<boolean> {
   const out = ctx.stdout;
-  if (file !== '-' && /\.csv$/i.test(file) && isFile(file)) return streamCsv(ctx, file, json);
+  if (file !== '-' && /\.(?:csv|zip)$/i.test(file) && isFile(file)) return streamCsv(ctx, file, json);
   let raw: Buffer;
   try {
     raw = file === '-' ? await readStdin() : readFileSync(file);
@@ -92,14 +93,14 @@ function eventLine(e: Event): string {
   return `  ${e['classification.type']}${e['classification.identifier'] ? ` (${e['classification.identifier']})` : ''}: ${what}${e['time.source'] ? ` at ${e['time.source']}` : ''}\n`;
 }
 
-/** A CSV feed of any size: events are written as they are read. */
+/** A CSV feed (or a zip of them) of any size: events are written as they are read. */
 async function streamCsv(ctx: CliContext, file: string, json: boolean): Promise<boolean> {
   const out = ctx.stdout;
   let n = 0;
   if (json) await write(out, `{"file":${JSON.stringify(file)},"rejected":false,"parser":"shadowserver","events":[`);
   else await write(out, `${file}: CSV feed\n`);
   try {
-    for await (const batch of csvEvents(createReadStream(file), { filename: file })) {
+    for await (const batch of csvEvents(createReadStream(file), { filename: file, limits: parseLimits(ctx.config) })) {
       const text = json ? batch.map((e) => (n++ ? ',' : '') + JSON.stringify(e)).join('') : batch.map((e) => { n++; return eventLine(e); }).join('');
       await write(out, text);
     }

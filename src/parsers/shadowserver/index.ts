@@ -2,13 +2,13 @@
 // of millions of rows never sits in memory. The report type comes from the file name
 // (YYYY-MM-DD-<type>-<org...>.csv); without one, from the columns.
 import type { Readable } from 'node:stream';
-import { csvRecords } from './csv.js';
+import { CsvReader } from './csv.js';
 import { classify, type Event } from '../../events/event.js';
 import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
 import type { FormatParser } from '../format.js';
 import { ParseRefusal, type MimePart } from '../mail/mime.js';
-import { isZip, unzipBounded } from '../zip.js';
-import type { ParseLimits } from '../types.js';
+import { isZip, unzipPieces, type ZipLimits } from '../zip.js';
+import { DEFAULT_LIMITS, type ParseLimits } from '../types.js';
 import type { EventSink } from '../sink.js';
 import { COLUMNS, classifyReport, sourceIsWebsite, type Conv } from './schema.js';
 
@@ -22,26 +22,71 @@ export function reportTypeOf(filename: string | undefined): string | undefined {
 
 export interface CsvOptions {
   filename?: string;
-  /** Largest single CSV record, bytes (an unclosed quote would otherwise swallow the file). */
+  /** Largest single CSV record, characters (an unclosed quote would otherwise swallow the file). */
   maxRecordBytes?: number;
+  /** Caps for a zipped feed (defaults: DEFAULT_LIMITS). */
+  limits?: ZipLimits;
 }
 
+type Chunks = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | Readable;
+
 /**
- * Streams events from a CSV feed in batches of up to `batchSize`. Shadowserver files are mapped
- * per the report schema; other CSVs with an address or URL column become `other` events.
+ * Streams events from a CSV feed, plain or zipped (every .csv member), in batches of up to
+ * `batchSize`. Shadowserver files are mapped per the report schema; other CSVs with an address
+ * or URL column become `other` events. Throws CsvError or ParseRefusal (zip caps).
  */
-export async function* csvEvents(input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | Readable, opts: CsvOptions = {}, batchSize = 1000): AsyncGenerator<Event[]> {
-  let plan: RowPlan | undefined;
+export async function* csvEvents(input: Chunks, opts: CsvOptions = {}, batchSize = 1000): AsyncGenerator<Event[]> {
+  const it = (input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]?.() ?? toAsync(input as Iterable<Uint8Array | string>);
+  const first = await it.next();
+  if (first.done) return;
+  const chunks = withFirst(first.value, it);
   let batch: Event[] = [];
-  for await (const records of csvRecords(input as AsyncIterable<Uint8Array | string>, opts.maxRecordBytes)) {
+  const take = function* (feed: FeedReader, records: string[][]): Generator<Event[]> {
     for (const row of records) {
-      if (!plan) { plan = planFor(row, opts.filename); continue; }
-      const e = plan.map(row);
+      const e = feed.row(row);
       if (e) batch.push(e);
       if (batch.length >= batchSize) { yield batch; batch = []; }
     }
+  };
+  if (typeof first.value !== 'string' && isZip(first.value)) {
+    let feed: FeedReader | undefined;
+    const pieces = unzipPieces(chunks as AsyncIterable<Uint8Array>, opts.limits ?? DEFAULT_LIMITS, (name) => /\.csv$/i.test(name));
+    for await (const piece of pieces) {
+      if (feed?.name !== piece.name) feed = new FeedReader(piece.name, opts.maxRecordBytes);
+      yield* take(feed, feed.reader.push(piece.data));
+      if (piece.final) yield* take(feed, feed.reader.end());
+    }
+  } else {
+    const feed = new FeedReader(opts.filename, opts.maxRecordBytes);
+    for await (const chunk of chunks) yield* take(feed, feed.reader.push(chunk));
+    yield* take(feed, feed.reader.end());
   }
   if (batch.length) yield batch;
+}
+
+/** One CSV file being read: its reader and, once the header is in, its row plan. */
+class FeedReader {
+  readonly reader: CsvReader;
+  private plan?: RowPlan;
+
+  constructor(readonly name: string | undefined, maxRecord?: number) {
+    this.reader = new CsvReader(maxRecord);
+  }
+
+  row(fields: string[]): Event | null {
+    if (!this.plan) { this.plan = planFor(fields, this.name); return null; }
+    return this.plan.map(fields);
+  }
+}
+
+async function* withFirst<T>(first: T, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  yield first;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+}
+
+function toAsync<T>(it: Iterable<T>): AsyncIterator<T> {
+  const sync = it[Symbol.iterator]();
+  return { next: async () => sync.next() };
 }
 
 interface RowPlan { map(row: string[]): Event | null }
@@ -130,23 +175,15 @@ export function toIsoTime(v: string): string | undefined {
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
 
-/** CSV members of a part or file: plain CSV, or zipped CSVs (bounded). */
-function csvMembers(data: Buffer, name: string | undefined, limits: ParseLimits): Array<{ name?: string; data: Buffer }> {
-  if (isZip(data)) return unzipBounded(data, limits).filter((m) => /\.csv$/i.test(m.name)).map((m) => ({ name: m.name, data: m.data }));
-  return [{ name, data }];
-}
-
 export async function sinkCsv(data: Buffer, filename: string | undefined, sink: EventSink, limits: ParseLimits): Promise<void> {
-  for (const m of csvMembers(data, filename, limits)) {
-    try {
-      for await (const batch of csvEvents([m.data], { filename: m.name ?? filename })) {
-        for (const e of batch) sink.add(e);
-        if (sink.full) await sink.flush();
-      }
-    } catch (e) {
-      if (e instanceof ParseRefusal) throw e;
-      throw new ParseRefusal('malformed', `CSV ${m.name ?? filename ?? ''}: ${(e as Error).message}`.replace(/ +:/, ':'));
+  try {
+    for await (const batch of csvEvents([data], { filename, limits })) {
+      for (const e of batch) sink.add(e);
+      if (sink.full) await sink.flush();
     }
+  } catch (e) {
+    if (e instanceof ParseRefusal) throw e;
+    throw new ParseRefusal('malformed', `CSV ${filename ?? ''}: ${(e as Error).message}`.replace(/ +:/, ':'));
   }
 }
 
