@@ -318,7 +318,9 @@ export async function listCases(env: CaseEnv, viewer: Viewer, f: CaseFilter, pag
   const eq = (col: string, v: unknown) => { params.push(v); where.push(`${col} = $${params.length}`); };
   if (f.state?.length) {
     for (const s of f.state) if (!isState(s)) throw new CaseRuleError(`'${s}' is not a case state`);
-    params.push(f.state); where.push(`state = ANY($${params.length}::text[])`);
+    // One state is an equality, so the (state, opened_at) index also gives the order.
+    if (f.state.length === 1) eq('state', f.state[0]);
+    else { params.push(f.state); where.push(`state = ANY($${params.length}::text[])`); }
   }
   if (f.customer_id) eq('customer_id', f.customer_id);
   if (f.category) eq('category', f.category);

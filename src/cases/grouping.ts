@@ -224,7 +224,7 @@ async function insertCases(tx: Db, creates: NewCase[], opts: GroupingOptions, no
                         brand_id, resource, group_key, title, event_count, first_event_at, last_event_at, next_step_at, opened_at, due_at, updated_at)
      SELECT r->>0, $2, (r->>1)::bigint, r->>2, 'events', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8,
             r->>9, r->>10, r->>11, r->>12, (r->>13)::int, (r->>14)::timestamptz, (r->>15)::timestamptz, (r->>16)::timestamptz, $3, $4, $3
-       FROM json_array_elements($1::json) WITH ORDINALITY AS x(r, n) ORDER BY n
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, n) ORDER BY n
      RETURNING id, number`,
     [JSON.stringify(rows), year, now.toISOString(), new Date(now.getTime() + opts.firstNoticeMs).toISOString()]);
   const ids = new Map(r.rows.map((row) => [row.number, Number(row.id)]));
@@ -246,7 +246,7 @@ async function updateCases(tx: Db, updates: CaseUpdate[], now: Date, dueAt: Date
        next_step_at = CASE WHEN NOT (r->>4)::boolean THEN next_step_at WHEN (r->>5)::boolean THEN $2::timestamptz END,
        due_at = CASE WHEN (r->>4)::boolean THEN $3::timestamptz ELSE due_at END,
        version = version + 1, updated_at = $2
-     FROM json_array_elements($1::json) AS x(r) WHERE cases.id = (r->>0)::bigint
+     FROM jsonb_array_elements($1::jsonb) AS x(r) WHERE cases.id = (r->>0)::bigint
      RETURNING cases.id, cases.state`,
     [JSON.stringify(rows), now.toISOString(), dueAt.toISOString()]);
   return new Map(r.rows.map((row) => [Number(row.id), row.state]));
@@ -261,5 +261,5 @@ async function insertLinks(tx: Db, inputs: GroupInput[], caseOf: number[], conse
   await tx.query(
     `INSERT INTO case_events (case_id, event_id, report_id, at, event, reporter, channel, consent)
      SELECT (r->>0)::bigint, (r->>1)::bigint, (r->>2)::bigint, (r->>3)::timestamptz, r->4, r->>5, r->>6, (r->>7)::boolean
-       FROM json_array_elements($1::json) AS x(r)`, [JSON.stringify(rows)]);
+       FROM jsonb_array_elements($1::jsonb) AS x(r)`, [JSON.stringify(rows)]);
 }

@@ -1,0 +1,159 @@
+// Cases at scale, on the embedded database and on PostgreSQL in the same run:
+//  1. seeds 1,000,000 existing cases (three years of a desk, most closed),
+//  2. groups a stream of events into cases in intake-sized batches and stores them
+//     (open-case lookup, new numbers, case updates, event links, audit entries): events per second,
+//  3. times the case list queries an operator runs (filter by state, customer, category; by age;
+//     a deep page by cursor): median and 95th percentile over repeated runs.
+// node dist/bench/cases.js [--cases 1000000] [--events 200000] [--batch 5000] [--store pglite|postgres|both]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { openDb, type Db } from '../src/store/db.js';
+import { migrate } from '../src/store/migrate.js';
+import { loadConfig } from '../src/config/config.js';
+import { createLogger } from '../src/log.js';
+import { makeCaseEnv, groupingOptions, type CaseEnv } from '../src/cases/env.js';
+import { groupEvents, type GroupInput } from '../src/cases/grouping.js';
+import { listCases, type CaseFilter, type Viewer } from '../src/cases/cases.js';
+import { classify } from '../src/events/event.js';
+
+const { values: o } = parseArgs({ options: {
+  cases: { type: 'string', default: '1000000' }, events: { type: 'string', default: '200000' },
+  batch: { type: 'string', default: '5000' }, store: { type: 'string', default: 'both' },
+} });
+const N_CASES = Number(o.cases);
+const N_EVENTS = Number(o.events);
+const BATCH = Number(o.batch);
+const CUSTOMERS = 20000;
+const NOW = new Date('2026-11-20T00:00:00Z');
+const TYPES = ['spam', 'phishing', 'brute-force', 'scanner', 'malware-distribution', 'ddos', 'vulnerable-system', 'copyright', 'application-compromise', 'c2-server'];
+const PLAYBOOKS: [string, string][] = [['spam', 'spam_phishing'], ['phishing', 'spam_phishing'], ['brute-force', 'security_incident'],
+  ['malware-distribution', 'security_incident'], ['ddos', 'security_incident'], ['open-service', 'security_incident'],
+  ['copyright', 'rights_infringement'], ['compromised-website', 'security_incident'], ['c2', 'security_incident'], ['other', 'other_illegal']];
+
+/** Three years of cases: opened uniformly, closed unless recent; the last weeks still open. */
+async function seed(db: Db): Promise<void> {
+  await db.exec(`INSERT INTO brands (id, name) VALUES ('b', 'Bench Hosting');
+    INSERT INTO customers (id, name, language, emails, brand_id) SELECT 'c' || i, 'Customer ' || i, CASE WHEN i % 3 = 0 THEN 'en' ELSE 'ja' END, ARRAY['c' || i || '@example.jp'], 'b' FROM generate_series(0, ${CUSTOMERS - 1}) i;
+    INSERT INTO services (id, customer_id, type) SELECT 's' || i, 'c' || (i / 2), CASE WHEN i % 2 = 0 THEN 'shared' ELSE 'vps' END FROM generate_series(0, ${CUSTOMERS * 2 - 1}) i;`);
+  const span = 3 * 365 * 86400;
+  const pbs = `(ARRAY[${PLAYBOOKS.map(([p]) => `'${p}'`).join(',')}])`;
+  const cats = `(ARRAY[${PLAYBOOKS.map(([, c]) => `'${c}'`).join(',')}])`;
+  const chunk = 100000;
+  for (let from = 1; from <= N_CASES; from += chunk) {
+    const to = Math.min(N_CASES, from + chunk - 1);
+    await db.exec(`INSERT INTO cases (number, year, seq, state, origin, category, abuse_type, playbook, customer_id, service_id, service_type, brand_id,
+        resource, group_key, title, event_count, first_event_at, last_event_at, opened_at, first_notice_at, resolved_at, closed_at, due_at, updated_at)
+      SELECT 'S' || i, 2025, i, st, 'events', ${cats}[1 + pb], ${pbs}[1 + pb], ${pbs}[1 + pb], 'c' || (svc / 2), 's' || svc,
+             CASE WHEN svc % 2 = 0 THEN 'shared' ELSE 'vps' END, 'b', '192.0.2.' || (i % 250),
+             'c|c' || (svc / 2) || '|s' || svc || '|' || ${pbs}[1 + pb], 'bench case', 1 + i % 7, opened, opened + interval '1 hour', opened,
+             opened + interval '3 hours', CASE WHEN st IN ('resolved', 'closed') THEN opened + interval '2 days' END,
+             CASE WHEN st = 'closed' THEN opened + interval '9 days' END, CASE WHEN st IN ('new', 'notified') THEN opened + interval '3 days' END, opened
+        FROM (SELECT i, (i * 7919) % ${CUSTOMERS * 2} AS svc, (i * 31) % ${PLAYBOOKS.length} AS pb,
+                     timestamptz '${NOW.toISOString()}' - make_interval(secs => ${span} * ((i * 104729) % ${N_CASES})::float8 / ${N_CASES}) AS opened
+                FROM generate_series(${from}::bigint, ${to}::bigint) i) x,
+             LATERAL (SELECT CASE WHEN opened > timestamptz '${NOW.toISOString()}' - interval '14 days'
+                                  THEN (ARRAY['new', 'notified', 'customer_replied', 'escalated', 'triage'])[1 + i % 5]
+                                  WHEN opened > timestamptz '${NOW.toISOString()}' - interval '60 days' THEN 'resolved' ELSE 'closed' END AS st) s`);
+  }
+  await db.exec(`INSERT INTO case_counters (year, last) VALUES (2025, ${N_CASES}); ANALYZE cases;`);
+}
+
+/** A day of events: most join a case of their group, some open new ones, a few are unattributed. */
+function events(n: number): GroupInput[] {
+  const out: GroupInput[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    // 3,000 services misbehave today, most with one kind of abuse, some with two.
+    const svc = (i * 7907) % 3000 + (i % 4 === 0 ? 3000 : 0);
+    const type = TYPES[(svc + (i % 7 === 0 ? 1 : 0)) % TYPES.length];
+    const unattributed = i % 50 === 0;
+    out[i] = {
+      event: classify({ 'source.ip': `198.51.${(svc >> 8) & 255}.${svc & 255}`, 'destination.port': 22, 'feed.name': 'bench', raw: `bench event ${i}` }, type),
+      attribution: unattributed ? null : { customer_id: `c${svc >> 1}`, service_id: `s${svc}`, service_type: svc % 2 ? 'vps' : 'shared', brand: 'b' },
+      time: new Date(NOW.getTime() + (i / n) * 86400_000), eventId: i + 1, reportId: Math.floor(i / 20) + 1,
+      reporter: `reporter${i % 100}@example.net`, channel: 'smtp', consent: null,
+    };
+  }
+  return out;
+}
+
+/** CPU seconds used so far by this process and by the database server processes serving it. */
+async function cpuSeconds(db: Db): Promise<number> {
+  const own = process.cpuUsage();
+  let server = 0;
+  if (db.kind === 'postgres') {
+    const r = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'madoguchi-bench'`);
+    for (const { pid } of r.rows) {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        server += (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+      } catch { /* the backend ended */ }
+    }
+  }
+  return (own.user + own.system) / 1e6 + server;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+async function run(kind: 'pglite' | 'postgres'): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-cases-'));
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  // Named so that the server processes serving the bench can be found (and their CPU time read).
+  const databaseUrl = kind === 'postgres' ? `${base}${base.includes('?') ? '&' : '?'}application_name=madoguchi-bench` : undefined;
+  const db = await openDb({ dataDir, databaseUrl, schema: databaseUrl ? schema : undefined });
+  try {
+    await migrate(db);
+    let t = performance.now();
+    await seed(db);
+    const seedS = (performance.now() - t) / 1000;
+    const env: CaseEnv = makeCaseEnv(db, loadConfig({ env: {} }), createLogger('silent'));
+    const count = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM cases')).rows[0].n);
+    const before = await count();
+    const stream = events(N_EVENTS);
+    t = performance.now();
+    const cpu0 = await cpuSeconds(db);
+    for (let i = 0; i < stream.length; i += BATCH) {
+      await groupEvents(db, stream.slice(i, i + BATCH), groupingOptions(env, new Date(NOW.getTime() + 86400_000)));
+    }
+    const groupS = (performance.now() - t) / 1000;
+    const cpuS = await cpuSeconds(db) - cpu0;
+    const after = await count();
+    console.log(`[${kind}] seeded ${before.toLocaleString()} cases in ${seedS.toFixed(1)} s; grouped ${N_EVENTS.toLocaleString()} events in batches of ${BATCH} in ${groupS.toFixed(2)} s wall = ${Math.round(N_EVENTS / groupS).toLocaleString()} events/s; ${cpuS.toFixed(2)} CPU s (bench${kind === 'postgres' ? ' + server backends' : ', database in-process'}) = ${Math.round(N_EVENTS / cpuS).toLocaleString()} events per CPU second (${(after - before).toLocaleString()} new cases, load ${loadavg()[0].toFixed(1)})`);
+
+    const operator: Viewer = { actor: 'bench', roles: ['operator'], customerId: null };
+    const page2 = await listCases(env, operator, { state: ['closed'] }, { limit: 1000 });
+    const queries: [string, CaseFilter, 'oldest' | 'newest', string?][] = [
+      ['state=notified, oldest first', { state: ['notified'] }, 'oldest'],
+      ['state=closed, newest first', { state: ['closed'] }, 'newest'],
+      ['customer=c1234, newest first', { customer_id: 'c1234' }, 'newest'],
+      ['category=rights_infringement, oldest first', { category: 'rights_infringement' }, 'oldest'],
+      ['customer=c77 + state=closed', { customer_id: 'c77', state: ['closed'] }, 'newest'],
+      ['all cases, newest first', {}, 'newest'],
+      ['state=closed, page after 1,000 rows (cursor)', { state: ['closed'] }, 'oldest', page2.next!],
+      ['overdue', { overdue: true }, 'oldest'],
+    ];
+    for (const [name, f, order, after] of queries) {
+      const times: number[] = [];
+      let rows = 0;
+      for (let i = 0; i < 30; i++) {
+        const q0 = performance.now();
+        rows = (await listCases(env, operator, f, { limit: 50, order, after }, new Date(NOW.getTime() + 86400_000))).cases.length;
+        times.push(performance.now() - q0);
+      }
+      console.log(`[${kind}]   list ${name.padEnd(46)} ${rows} rows  median ${percentile(times, 0.5).toFixed(2)} ms  p95 ${percentile(times, 0.95).toFixed(2)} ms`);
+    }
+  } finally {
+    if (databaseUrl) await db.exec(`DROP SCHEMA "${schema}" CASCADE`).catch(() => undefined);
+    await db.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+console.log(`cases bench: ${N_CASES.toLocaleString()} existing cases, ${N_EVENTS.toLocaleString()} events; 2 cores shared with other work (load ${loadavg()[0].toFixed(1)})`);
+for (const kind of o.store === 'both' ? ['pglite', 'postgres'] as const : [o.store as 'pglite' | 'postgres']) await run(kind);
