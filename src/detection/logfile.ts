@@ -10,7 +10,7 @@ export interface ReadStats { lines: number; truncated: number }
 /** Longest line kept, in characters; fail2ban has no limit, a desk needs one. */
 export const MAX_LINE = 64 * 1024;
 
-export async function* readLogLines(path: string, stats: ReadStats = { lines: 0, truncated: 0 }, batchSize = 4096): AsyncGenerator<LineBatch> {
+export async function* readLogLines(path: string, stats: ReadStats = { lines: 0, truncated: 0 }, batchSize = 8192): AsyncGenerator<LineBatch> {
   const decoder = new TextDecoder('utf-8', { fatal: false });
   let rest = '';
   let dropping = false;

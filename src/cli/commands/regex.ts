@@ -16,7 +16,7 @@ export const regex: Command = {
 FILTER is a fail2ban filter file, optionally with options as fail2ban-regex takes them:
   /etc/fail2ban/filter.d/sshd.conf[mode=aggressive]
 Lines are processed in order. --now fixes "now" (epoch seconds) for year-less dates and for
-logtype=journal, where lines carry no date. --budget is the time one line may take (default 500 ms);
+logtype=journal, where lines carry no date. --budget is the time one line may take (default 1000 ms);
 lines over it are abandoned and counted. With --json, one line per failure:
   {"line": N, "epoch": S, "time": "YYYY-MM-DDTHH:MM:SS", "fid": ID, "host": RAW, "user": ..., "attempts": N, ...}
 with every <F-*> capture under its fail2ban name; time is in the local zone (TZ).`,
