@@ -5,6 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openAttribution } from '../../attribution/service.js';
+import { DataDirLocked } from '../../store/db.js';
 import type { Config } from '../../config/config.js';
 import type { Event } from '../../events/event.js';
 import { csvEvents, limitsFromConfig, parseReport, type ParseContext, type ParsedReport } from '../../parsers/index.js';
@@ -53,7 +54,15 @@ async function inventory(ctx: CliContext, csv: string | undefined): Promise<Pars
   const { config } = ctx;
   // Opening an embedded store that does not exist would create one: not for a dry run.
   if (!config.database_url && !existsSync(join(config.data_dir, 'pg', 'PG_VERSION'))) return () => false;
-  const db = await ctx.openStore();
+  let db;
+  try {
+    db = await ctx.openStore();
+  } catch (e) {
+    // A running desk holds the embedded store: parse anyway, and say the inventory was not used.
+    if (!(e instanceof DataDirLocked)) throw e;
+    ctx.stderr.write(`madoguchi parse: ${e.message}; parsing without the inventory\n`);
+    return () => false;
+  }
   const svc = await openAttribution(db);
   return (resource, at) => svc.attribute(resource, at) !== null;
 }
