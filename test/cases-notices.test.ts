@@ -18,7 +18,7 @@ import { getCase, SYSTEM, type CaseRow } from '../src/cases/cases.js';
 import { runSchedule } from '../src/cases/schedule.js';
 import { acknowledgeReport, previewNotice, sendClosing } from '../src/notices/notices.js';
 import { deliverDue, relayTransport } from '../src/notices/outbox.js';
-import { attachReplyIfAny } from '../src/cases/replies.js';
+import { attachRawReplyIfAny, attachReplyIfAny } from '../src/cases/replies.js';
 import { auditOf } from '../src/cases/audit.js';
 
 interface Relay { port: number; received: ParsedMail[]; envelopes: string[][]; refuseNext: number; close(): Promise<void> }
@@ -180,6 +180,10 @@ forEachStore('notices', (store) => {
     assert.equal(await attachReplyIfAny(desk, unrelated), null);
     const unknownNumber = await mail('From: someone@example.com\nTo: abuse@desk.invalid\nSubject: Re: 2026-999999\n\nhello\n');
     assert.equal(await attachReplyIfAny(desk, unknownNumber), null);
+    // Intake hands raw bytes: an ordinary report is turned away on its headers alone.
+    assert.equal(await attachRawReplyIfAny(desk, Buffer.from('From: a@example.com\r\nSubject: phishing on your network\r\n\r\nsee 2026-000001 in the body only\r\n')), null);
+    const raw = Buffer.from(`From: cert@victim.example\r\nTo: abuse@desk.invalid\r\nSubject: [${ja.number}] any news?\r\n\r\nAny news?\r\n`);
+    assert.equal(await attachRawReplyIfAny(desk, raw), Number(ja.id));
 
     const answer = await mail(`From: Yamada <yamada@shop.example>\nTo: abuse+${ja.number}@desk.invalid\nSubject: Re: ご連絡\nIn-Reply-To: ${notice.message_id}\nMessage-ID: <a1@shop.example>\nContent-Type: text/plain; charset=utf-8\n\n不正なスクリプトを削除しました。\n`);
     const before = await getCase(env, ja.id, SYSTEM);
@@ -189,8 +193,8 @@ forEachStore('notices', (store) => {
     assert.ok(row.customer_answer_at);
     assert.equal(row.version, before.version + 1);
     const msgs = await db.query<{ kind: string; author: string; body: string }>('SELECT kind, author, body FROM case_messages WHERE case_id = $1 ORDER BY id', [ja.id]);
-    assert.deepEqual(msgs.rows.map((m) => `${m.kind}:${m.author}`), ['reporter_message:cert@victim.example', 'other_message:yamada@shop.example', 'customer_reply:yamada@shop.example']);
-    assert.match(msgs.rows[2].body, /不正なスクリプトを削除しました/);
+    assert.deepEqual(msgs.rows.map((m) => `${m.kind}:${m.author}`), ['reporter_message:cert@victim.example', 'other_message:yamada@shop.example', 'reporter_message:cert@victim.example', 'customer_reply:yamada@shop.example']);
+    assert.match(msgs.rows[3].body, /不正なスクリプトを削除しました/);
   });
 
   test('the optional closing message goes to the case\'s reporters', async () => {

@@ -3,7 +3,7 @@
 // address (abuse+2026-000123@...) or naming a case number in its subject is attached to that
 // case. Only the customer's answer moves the case to customer_replied; a reporter writing back,
 // an auto-reply or a stranger quoting the number is kept on the case without moving it.
-import type { AddressObject, ParsedMail } from 'mailparser';
+import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { Desk } from '../desk.js';
 import { addMessage, getCase, SYSTEM, type CaseRow } from './cases.js';
 import { caseEnv, type CaseEnv } from './env.js';
@@ -64,4 +64,24 @@ export async function attachReplyIfAny(desk: Desk, mail: ReplyMail): Promise<num
   await addMessage(env, row.id, { ...SYSTEM, actor: 'system:reply-intake' },
     { kind, body, subject: mail.subject?.slice(0, 1000) ?? null, messageId: mail.messageId ?? null, from }, moveTo);
   return Number(row.id);
+}
+
+/** Largest header block looked at before deciding whether a raw mail may be a reply. */
+const MAX_HEADER = 262144;
+/** Largest mail parsed as a reply; a bigger one is left to intake as a report. */
+const MAX_REPLY = 10 * 1024 * 1024;
+
+/**
+ * The same for a raw RFC 5322 message, as intake holds it. The header block is checked first (a
+ * case number, or a reference to a Message-ID of this desk), so that ordinary reports are
+ * turned away without parsing the message.
+ */
+export async function attachRawReplyIfAny(desk: Desk, raw: Buffer): Promise<number | null> {
+  const end = raw.subarray(0, MAX_HEADER).indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, MAX_HEADER) : end).toString('latin1');
+  const env = caseEnv(desk);
+  const refs = /^(in-reply-to|references):/im.test(head);
+  if (!refs && !env.numbers.pattern.test(head)) return null;
+  if (raw.length > MAX_REPLY) return null;
+  return attachReplyIfAny(desk, await simpleParser(raw, { skipHtmlToText: true, skipImageLinks: true, skipTextLinks: true }));
 }
