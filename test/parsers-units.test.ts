@@ -205,3 +205,10 @@ test('a zipped feed streams member by member, each with its own report type', as
   assert.deepEqual(counts, { 'scan_rdp vulnerable-system': 150_000, 'blocklist blacklist': 10 });
   assert.equal(largestBatch, 1000);
 });
+
+test('"from A to B": the words before A say nothing about B, in English or Japanese', () => {
+  const pick = (text: string) => findSubjects(text, { isOurs: () => false }).map((s) => s.ip);
+  assert.deepEqual(pick('SSH connections from 203.0.113.5 to 198.51.100.9 all night.'), ['203.0.113.5']);
+  assert.deepEqual(pick('203.0.113.6 から 198.51.100.10 へのスキャンを検知しました。'), ['203.0.113.6']);
+  assert.deepEqual(pick('弊社サーバー（198.51.100.7）に対して、貴社管理のIPアドレス 203.0.113.45 から攻撃'), ['203.0.113.45']);
+});

@@ -39,12 +39,12 @@ const RANGE = /\d\s*-\s*\d+\.\d+\.\d+\.\d+/;
 const HEADER_LINE = /^\s*(?:received|from|to|cc|return-path|reply-to|message-id|date|subject|dkim-signature|authentication-results|arc-[a-z-]+|x-[a-z-]+|mime-version|content-[a-z-]+|list-[a-z-]+|delivered-to|envelope-to|received-spf|sender)\s*:/i;
 const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-source-ip|x-php-script|x-php-originating-script|received-spf|x-mailer-sender)\s*:/i;
 
-// One pattern with the victim phrases first, so "攻撃対象" is read as a victim, "対象" as the subject.
-const CUES = new RegExp([
-  '(?<v>\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛て|宛先|宛|被害|攻撃先|攻撃対象|に対して|に対する|への攻撃|正規|本物|公式)',
-  '(?<s>\\b(?:from|source|src=?|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|から|より|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽)',
-].join('|'), 'gi');
-const FIRST_CUE = new RegExp(CUES.source, 'i');
+// Victim phrases come first in each pattern, so "攻撃対象" reads as a victim and "対象" as the subject.
+// Japanese particles (から, 宛て, に対して) follow their noun: they count only after a hit.
+const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式';
+const SUBJECT_WORDS = '\\b(?:from|source|src=?|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽';
+const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, 'gi');
+const AFTER_CUE = new RegExp(`(?<v>${VICTIM_WORDS}|宛て|宛|に対して|に対する|への攻撃|へ)|(?<s>${SUBJECT_WORDS}|から|より)`, 'i');
 
 interface Scored { ind: Indicator; score: number }
 
@@ -59,7 +59,8 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
   const scored: Scored[] = [];
   // A value pasted a thousand times in logs is judged on its first occurrences: the score is a maximum.
   const seen = new Map<string, number>();
-  for (const ind of inds) {
+  for (let k = 0; k < inds.length; k++) {
+    const ind = inds[k];
     const n = (seen.get(ind.value) ?? 0) + 1;
     seen.set(ind.value, n);
     if (n > 8) continue;
@@ -81,7 +82,13 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
     else if (role === 'received') score += origin && origin.lines.has(ind.line) && (origin.hop.ip === ind.value || origin.hop.fromHost === ind.value) ? 2 : -3;
     else if (role === 'sender-header') score += 2;
     else if (role === 'header') score -= 1;
-    else score += cueScore(norm.lines[ind.line], ind.index - norm.starts[ind.line], ind.value.length) + labelScore(norm, ind.line, linesWithIndicators);
+    else {
+      const start = norm.starts[ind.line];
+      const prev = inds[k - 1], next = inds[k + 1];
+      const from = prev?.line === ind.line ? prev.index + prev.value.length - start : 0;
+      const to = next?.line === ind.line ? next.index - start : Infinity;
+      score += cueScore(norm.lines[ind.line], ind.index - start, ind.value.length, from, to) + labelScore(norm, ind.line, linesWithIndicators);
+    }
     scored.push({ ind, score });
   }
   return select(scored, norm, opts);
@@ -153,15 +160,18 @@ function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOpt
   return { origin: hop ? blocks.find((b) => b.hop === hop) : undefined, ownIps };
 }
 
-/** The nearest cue word before the hit and right after it on the same line. */
-function cueScore(line: string, col: number, len: number): number {
-  const before = line.slice(Math.max(0, col - 40), col);
-  const after = line.slice(col + len, col + len + 16);
+/**
+ * The nearest cue word before the hit and right after it, within its stretch of the line: another
+ * indicator in between is a barrier ("from A to B" says nothing about B).
+ */
+function cueScore(line: string, col: number, len: number, from: number, to: number): number {
+  const before = line.slice(Math.max(from, col - 40), col);
+  const after = line.slice(col + len, Math.min(to, col + len + 16));
   let score = 0;
   let last: 'v' | 's' | undefined;
-  for (const m of before.matchAll(CUES)) last = m.groups!.v ? 'v' : 's';
+  for (const m of before.matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
   if (last) score += last === 'v' ? -4 : 3;
-  const first = FIRST_CUE.exec(after);
+  const first = AFTER_CUE.exec(after);
   if (first) score += first.groups!.v ? -3 : 2;
   // An address first on a web server log line is the client.
   if (col <= 1 && /^\s*\S+ \S+ \S+ \[/.test(line)) score += 3;
@@ -175,7 +185,7 @@ function labelScore(norm: NormalisedText, line: number, withIndicators: Set<numb
     if (!l.trim()) return 0;
     if (withIndicators.has(i)) continue;
     let last: 'v' | 's' | undefined;
-    for (const m of l.matchAll(CUES)) last = m.groups!.v ? 'v' : 's';
+    for (const m of l.matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
     return last === 'v' ? -3 : last === 's' ? 2 : 0;
   }
   return 0;
