@@ -23,6 +23,8 @@ forEachStore('web: auth, inventory and attribution API', (store) => {
       const forbidden = await app.inject({ method: 'GET', url: '/api/v1/attribute?resource=203.0.113.1', headers: reporter });
       assert.equal(forbidden.statusCode, 403);
 
+      const me = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: reporter });
+      assert.deepEqual(me.json().roles, ['reporter']);
       const admin = await t.keyFor(['admin']);
       const operator = await t.keyFor(['operator']);
       const denied = await app.inject({ method: 'POST', url: '/api/v1/inventory/import', headers: { ...operator, 'content-type': 'text/csv' }, payload: CSV });
