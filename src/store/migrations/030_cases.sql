@@ -68,7 +68,7 @@ CREATE INDEX cases_next_step ON cases (next_step_at) WHERE next_step_at IS NOT N
 -- the event itself, the report and reporter it came from, and whether the reporter allows
 -- forwarding its evidence to the customer.
 CREATE TABLE case_events (
-  id bigserial PRIMARY KEY,
+  id bigserial NOT NULL,
   case_id bigint NOT NULL REFERENCES cases(id),
   event_id bigint,
   report_id bigint,
@@ -77,9 +77,10 @@ CREATE TABLE case_events (
   -- The reporter's e-mail address or reporter id.
   reporter text,
   channel text,
-  consent boolean NOT NULL DEFAULT false
+  consent boolean NOT NULL DEFAULT false,
+  -- One index serves both "the events of a case, in order" and identity: one less to write per event.
+  PRIMARY KEY (case_id, id)
 );
-CREATE INDEX case_events_case ON case_events (case_id, id);
 CREATE INDEX case_events_report ON case_events (report_id) WHERE report_id IS NOT NULL;
 
 -- Whether a reporter allows forwarding its evidence, per channel ('*' for every channel).
