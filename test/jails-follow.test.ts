@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'madoguchi-follow-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function until(cond: () => boolean, poke: () => Promise<void> = async () => undefined, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 2400; i++) {
     await poke();
     if (cond()) return;
     await new Promise((r) => setTimeout(r, 25));

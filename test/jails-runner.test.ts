@@ -29,7 +29,7 @@ function sshdLine(ip: string, user = 'root'): string {
 }
 
 async function until(cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 2400; i++) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -29,6 +29,8 @@ export class FailureTracker {
   add(fid: string, time: number, lines: string[], count = 1): number {
     this.cleanup(time);
     let t = this.tickets.get(fid);
+    // Idle for findtime: fail2ban's periodic cleanup would have dropped it in between.
+    if (t && t.last <= time - this.findtime) { this.tickets.delete(fid); t = undefined; }
     if (!t) {
       if (this.tickets.size >= this.maxTickets) this.evictOldest();
       t = { first: time, last: time, retry: count, failures: 1, lines: lines.slice(-this.maxLines) };
@@ -62,12 +64,18 @@ export class FailureTracker {
 
   get size(): number { return this.tickets.size; }
 
-  /** Drops tickets whose last failure is findtime or more before `now` (at most every 5 s, as fail2ban). */
+  /**
+   * Drops tickets whose last failure is findtime or more before `now` (at most every 5 s, as
+   * fail2ban). The map is in order of last activity, so the sweep stops at the first live ticket.
+   */
   cleanup(now: number): void {
     if (now - this.lastCleanup < 5 && now >= this.lastCleanup) return;
     this.lastCleanup = now;
     const limit = now - this.findtime;
-    for (const [fid, t] of this.tickets) if (t.last <= limit) this.tickets.delete(fid);
+    for (const [fid, t] of this.tickets) {
+      if (t.last > limit) break;
+      this.tickets.delete(fid);
+    }
   }
 
   // Under a flood of distinct addresses memory stays bounded: the ticket idle longest goes first.

@@ -3,7 +3,7 @@
 // host's own interface addresses.
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
-import { compareWords, formatIPv4, formatIPv6, parseRange, type IpRange } from '../../attribution/ip.js';
+import { compareWords, formatIPv4, formatIPv6, parseIPv4, parseRange, type IpRange } from '../../attribution/ip.js';
 
 export function parseIgnoreEntry(entry: string): IpRange | null {
   const r = parseRange(entry);
@@ -71,6 +71,14 @@ export class IgnoreList {
   }
 
   has(ip: string): boolean {
+    // Every failure passes here: IPv4 is compared as numbers, without allocating.
+    const v4 = parseIPv4(ip);
+    if (v4 >= 0) {
+      for (const list of [this.ranges, this.resolved]) {
+        for (const x of list) if (x.family === 4 && x.first[0] <= v4 && v4 <= x.last[0]) return true;
+      }
+      return false;
+    }
     const r = parseRange(ip);
     if (typeof r === 'string') return false;
     const hit = (x: IpRange) => x.family === r.family && compareWords(x.first, r.first) <= 0 && compareWords(r.first, x.last) <= 0;

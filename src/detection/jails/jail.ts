@@ -52,9 +52,11 @@ export class BanBook {
   previous(ip: string, jail: string, overall: boolean, since: number): { count: number; at: number } | null {
     const m = this.byIp.get(ip);
     if (!m) return null;
-    const rows = [...m.entries()].filter(([j, e]) => (overall || j === jail) && e.at > since);
-    if (!rows.length) return null;
-    return { count: rows.reduce((s, [, e]) => s + e.count, 0), at: Math.max(...rows.map(([, e]) => e.at)) };
+    let count = 0, at = -Infinity;
+    for (const [j, e] of m) {
+      if ((overall || j === jail) && e.at > since) { count += e.count; if (e.at > at) at = e.at; }
+    }
+    return at === -Infinity ? null : { count, at };
   }
 
   /** An operator lifted the ban (it still counts for bantime.increment). */
