@@ -71,10 +71,11 @@ test('fail2ban tags become Python groups', () => {
 });
 
 test('a required literal lets lines without it skip the expression', () => {
-  assert.equal(translate('^Failed (?:password|publickey) for user (?P<u>\\S+) from x').literal, ' for user ');
+  assert.deepEqual(translate('^Failed (?:password|publickey) for user (?P<u>\\S+) from x').literals, [' for user ', 'Failed ', ' from x']);
   assert.equal(translate('^Failed password').anchoredPrefix, 'Failed password');
-  assert.equal(translate('(?i)^Failed').literal, '');
-  assert.equal(translate('a|b').literal, '');
+  assert.deepEqual(translate('(?i)^Failed').literals, []);
+  assert.deepEqual(translate('xa|yb').literals, []);
+  assert.deepEqual(translate('(?:Connection closed|Disconnected) by').literals, ['onnect', ' by']);
 });
 
 test('patterns Python rejects, or JavaScript cannot express, are errors naming the pattern', () => {

@@ -2,7 +2,7 @@
 // findFailure do it (date detection, multi-line buffer, prefregex and <F-CONTENT>, ignoreregex,
 // <F-MLFID> merging with <F-NOFAIL>/<F-MLFFORGET>/<F-MLFGAINED>, <SKIPLINES>).
 import { readFilterDefinition, parseFilterSpec, FilterConfigError, type FilterDefinition } from './config.js';
-import { dateDetector, DatePatternError, type DateDetector } from './dates.js';
+import { dateDetector, DatePatternError, type DateDetector, type DateMatch } from './dates.js';
 import { localTime, type LocalTime } from './localtime.js';
 import { FailRegex, NON_ASCII, Regex, RegexError, type Groups } from './regex.js';
 import { yearCentRE, type Clock } from './strptime.js';
@@ -155,6 +155,10 @@ class FilterEngine implements Filter {
   private buffer: TupleLine[] = [];
   private lastTimeText = '';
   private lastDate: number | null = null;
+  /** The date of the last skipped line, read when needed. */
+  private lazyDate: DateMatch | null = null;
+  /** Lines without every literal of some failregex can be skipped (single-line filters). */
+  private readonly prefilter: boolean;
   private readonly mlfid = new MlfidCache();
   private readonly budget: LineBudget;
   private readonly guardLength: number;
@@ -181,6 +185,7 @@ class FilterEngine implements Filter {
     this.pref = definition.prefregex ? compile(definition.prefregex, () => new Regex(definition.prefregex!, { useDns })) : null;
     this.fails = definition.failregex.map((r) => compile(r, () => new FailRegex(r, { multiline, useDns, prefRegex: this.pref })));
     this.ignores = definition.ignoreregex.map((r) => compile(r, () => new Regex(r, { useDns })));
+    this.prefilter = this.maxlines === 1 && this.fails.every((fr) => fr.literals.length > 0 && fr.literals.every((l) => !l.includes('\n')));
     this.combine = this.fails.map((fr) => {
       const own = new Set(fr.keys);
       const keys = [...new Set([...(this.pref?.keys ?? []), ...own])];
@@ -280,39 +285,54 @@ class FilterEngine implements Filter {
     const now = this.clock.now();
     let tuple: TupleLine;
     let date: number | null = null;
-    let noDate = false;
     if (this.journal) {
       tuple = ['', this.local.format(now), line];
       date = now;
       this.lastTimeText = tuple[1];
       this.lastDate = date;
+      this.lazyDate = null;
     } else {
       const tm = this.dd.matchTime(line, uni);
+      const re = tm?.template.re();
+      const g1 = tm ? re!.groupByIndex(tm.match, 1) ?? '' : '';
+      const s = tm ? re!.group1Start(tm.match) : 0;
+      // No failregex can match a line without their literals; when what is searched is a part
+      // of the line, the line is done, and its date is read only if a later line needs it.
+      if (this.prefilter && (s <= 0 || !g1) && !this.fails.some((fr) => fr.couldMatch(line))) {
+        if (g1) this.lazyDate = tm;
+        else if (!tm) this.st.noDate++;
+        return [];
+      }
       if (tm) {
-        const re = tm.template.re();
-        const g1 = re.groupByIndex(tm.match, 1) ?? '';
-        const s = re.group1Start(tm.match);
-        const e = s + g1.length;
-        tuple = [line.slice(0, s), g1, line.slice(e)];
+        tuple = [line.slice(0, s), g1, line.slice(s + g1.length)];
         if (g1) {
           const d = this.dd.getTime(tm, this.clock);
-          if (d !== null) { date = d; this.lastTimeText = g1; this.lastDate = d; }
-        } else if (this.lastDate !== null && this.lastDate > now - 60) {
+          if (d !== null) { date = d; this.lastTimeText = g1; this.lastDate = d; this.lazyDate = null; }
+        } else if (this.recentDate(now)) {
           tuple = ['', this.lastTimeText, line];
           date = this.lastDate;
         } else date = now;
       } else tuple = ['', '', line];
       if (date === null) {
-        noDate = true;
         this.st.noDate++;
-        if (this.lastDate !== null && this.lastDate > now - 60) {
+        if (this.recentDate(now)) {
           tuple = ['', this.lastTimeText, line];
           date = this.lastDate;
         }
       }
     }
-    void noDate;
     return this.findFailure(tuple, date, lineNo, uni);
+  }
+
+  /** fail2ban's "last date within a minute", reading a date left unread by a skipped line first. */
+  private recentDate(now: number): boolean {
+    if (this.lazyDate) {
+      const tm = this.lazyDate;
+      this.lazyDate = null;
+      const d = this.dd.getTime(tm, this.clock);
+      if (d !== null) { this.lastDate = d; this.lastTimeText = tm.template.re().groupByIndex(tm.match, 1)!; }
+    }
+    return this.lastDate !== null && this.lastDate > now - 60;
   }
 
   private ignoreLine(buf: string, org: TupleLine[], fail?: { matched: TupleLine[]; unmatched: TupleLine[] }): number | null {

@@ -52,10 +52,10 @@ export interface Translated {
   /** True when a backreference, lookaround or conditional is present (V8's linear engine cannot run it). */
   needsBacktracking: boolean;
   /**
-   * A string every match contains (the longest found), or '' when none is certain: a subject
-   * without it cannot match, which spares running the expression on most lines.
+   * Every run of characters (2 or more) every match contains, longest first: a subject without
+   * one of them cannot match, which spares running the expression on most lines.
    */
-  literal: string;
+  literals: string[];
   /** Characters every match starts with at the subject's start (`^abc...` without MULTILINE), or ''. */
   anchoredPrefix: string;
   /**
@@ -796,7 +796,7 @@ export function translate(pattern: string, opts: { multiline?: boolean; ignoreCa
     groupCount: a.ctx.next - 1,
     needsBacktracking: p.hasBackref || p.hasLook || p.condRefs.size > 0,
     repeatedCaptures,
-    literal: (p.globalFlags & F_I) ? '' : requiredLiteral(root, p.globalFlags),
+    literals: (p.globalFlags & F_I) ? [] : requiredLiterals(root, p.globalFlags),
     anchoredPrefix: (p.globalFlags & (F_I | F_M)) ? '' : anchoredPrefix(root),
     prefixGroup: prefix > 0 ? a.ctx.jsIndex.get(0)![0] : prefix,
   };
@@ -821,10 +821,10 @@ function anchoredPrefix(root: Node): string {
   return out;
 }
 
-/** The longest run of characters that every match of n must contain. */
-function requiredLiteral(n: Node, flags: number): string {
-  let best = '';
-  const keep = (s: string) => { if (s.length > best.length) best = s; };
+/** The runs of characters that every match of n must contain, longest first. */
+function requiredLiterals(n: Node, flags: number): string[] {
+  const found = new Set<string>();
+  const keep = (s: string) => { if (s.length >= 2) found.add(s); };
   // Returns the literal run n ends with when n is all literal, else null (the run is broken).
   const walk = (x: Node, f: number, run: string): string => {
     switch (x.t) {
@@ -841,12 +841,12 @@ function requiredLiteral(n: Node, flags: number): string {
         if (x.min >= 1) keep(walk(x.body, f, ''));
         return '';
       case 'anchor': return run;
-      case 'alt': keep(run); keep(commonSubstring(x.alts.map((b) => requiredLiteral(b, f)))); return '';
+      case 'alt': keep(run); keep(commonSubstring(x.alts.map((b) => requiredLiterals(b, f)[0] ?? ''))); return '';
       default: keep(run); return '';
     }
   };
   keep(walk(n, flags, ''));
-  return best;
+  return [...found].sort((a, b) => b.length - a.length);
 }
 
 /** The longest string contained in all of them ('' if none). */

@@ -72,8 +72,8 @@ export class Regex {
   private readonly numbered: number[][];
   /** groupdict() compiled for this pattern's names: objects of one shape, built without loops. */
   private readonly dict: (m: RegExpExecArray) => Groups;
-  /** Every match contains it: a subject without it is not searched. */
-  readonly literal: string;
+  /** All strings every match contains (at most four, the longest). */
+  readonly literals: string[];
   /** Every match starts the subject with it. */
   private readonly prefix: string;
   private readonly prefixGroup: number;
@@ -122,7 +122,7 @@ export class Regex {
     // Names are Python identifiers (checked by the parser), indexes are integers.
     const value = (idx: number[]) => idx.length ? idx.map((i) => `m[${i}]`).join(' ?? ') : 'undefined';
     this.dict = new Function('m', `return {${this.names.map((n, i) => `${JSON.stringify(n)}: ${value(this.indexes[i])}`).join(', ')}};`) as (m: RegExpExecArray) => Groups;
-    this.literal = t.literal;
+    this.literals = t.literals.slice(0, 4);
     this.prefix = t.anchoredPrefix;
     this.prefixGroup = t.prefixGroup;
     this.linear = !t.needsBacktracking;
@@ -143,6 +143,12 @@ export class Regex {
     return [...new Set([...this.names, ...this.altValues.map(([, n]) => n), ...this.tupleValues.map(([, n]) => n)])];
   }
 
+  /** False when `text` lacks a string every match contains (text must hold the whole subject). */
+  couldMatch(text: string): boolean {
+    for (let i = 0; i < this.literals.length; i++) if (!text.includes(this.literals[i])) return false;
+    return true;
+  }
+
   /** Runs the expression once so that V8 compiles it now (one-byte and two-byte subjects for Unicode). */
   warm(unicode: boolean): void {
     for (const subject of unicode ? ['\u00e9\n', '\u044f\n'] : ['x\n']) {
@@ -155,9 +161,8 @@ export class Regex {
   /** Python's re.search(subject, pos, endpos). */
   search(subject: string, pos = 0, endpos?: number, uni = NON_ASCII.test(subject)): RegExpExecArray | null {
     if (endpos !== undefined && endpos < subject.length) subject = subject.slice(0, endpos);
-    if (this.prefix) {
-      if (pos > 0 || !subject.startsWith(this.prefix)) return null;
-    } else if (this.literal && subject.indexOf(this.literal, pos) < 0) return null;
+    if (this.prefix && (pos > 0 || !subject.startsWith(this.prefix))) return null;
+    for (let i = 0; i < this.literals.length; i++) if (subject.indexOf(this.literals[i], pos) < 0) return null;
     const re = uni ? this.unicodeRe : this.ascii;
     re.lastIndex = pos;
     const m = re.exec(subject);

@@ -160,6 +160,11 @@ export function zoneOffset(tz: string): number {
 
 export interface Clock { now(): number; local: LocalTime }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function daysInMonth(y: number, m: number): number {
+  return m === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 29 : DAYS_IN_MONTH[m - 1];
+}
+
 let partsOf = NaN;
 let parts = { y: 0, mo: 0, d: 0 };
 let partsZone: LocalTime | null = null;
@@ -235,7 +240,7 @@ export function groupsToEpoch(g: Record<string, string | undefined>, clock: Cloc
     const p = localParts(now, clock.local);
     month = p.mo; day = p.d; assumeToday = true;
   }
-  if (month === null || day === null || month < 1 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate() || hour > 23 || minute > 59 || second > 59) {
+  if (month === null || day === null || month < 1 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
     throw new RangeError('date out of range');
   }
   if (tzoffset === null && defaultTz !== null) tzoffset = defaultTz;
