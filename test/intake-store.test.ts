@@ -28,13 +28,13 @@ forEachStore('intake: raw store, ingest, duplicates, quarantine, reparse', (stor
     assert.equal(r.duplicate, false);
     assert.equal(r.status, 'parsed', r.reason ?? '');
     assert.ok(r.events >= 1);
-    assert.deepEqual(r.cases, ['2026-000123']);
+    assert.ok(r.cases.includes('2026-000123'), 'the case number a sink named comes back');
     const row = (await t.desk.db.query<{ sha256: string; size: string; message_id: string; cases: string[]; reporter_email: string }>(
       'SELECT sha256, size, message_id, cases, reporter_email FROM reports WHERE id = $1', [r.reportId])).rows[0];
     assert.equal(row.sha256, sha256(raw));
     assert.equal(Number(row.size), raw.length);
     assert.equal(row.message_id, 'r1@reporter.example');
-    assert.deepEqual(row.cases, ['2026-000123']);
+    assert.ok(row.cases.includes('2026-000123'));
     assert.equal(row.reporter_email, 'abuse@reporter.example');
     assert.deepEqual(await readRaw(t.desk.db, row.sha256), raw);
     const streamed: Buffer[] = [];

@@ -48,7 +48,7 @@ export async function storeFeedFile(desk: Desk, path: string, channel: Channel =
     for await (const chunk of gzipChunks(createReadStream(path, { highWaterMark: 1 << 20 }))) await insertChunks(tx, [{ sha256, chunks: [chunk], firstSeq: seq++ }]);
     return r;
   });
-  if (desk.db.kind === 'pglite') syncEmbeddedWal(desk.dataDir, started);
+  if (desk.db.kind === 'pglite') await syncEmbeddedWal(desk.dataDir, started);
   return result;
 }
 

@@ -114,10 +114,15 @@ export async function processReport(desk: Desk, reportId: number, maxSize = desk
 }
 
 /** Reports whose raw bytes were stored but whose parse did not finish (the process stopped). */
-export async function recoverPending(desk: Desk): Promise<number> {
+export async function recoverPending(desk: Desk, stopping: () => boolean = () => false): Promise<number> {
   const r = await desk.db.query<{ id: string }>(`SELECT id FROM reports WHERE status = 'received' ORDER BY id`);
-  for (const { id } of r.rows) await processReport(desk, Number(id));
-  return r.rows.length;
+  let done = 0;
+  for (const { id } of r.rows) {
+    if (stopping()) break;
+    await processReport(desk, Number(id));
+    done++;
+  }
+  return done;
 }
 
 /**
@@ -214,7 +219,7 @@ function text(s: string | undefined | null, max = 998): string | null {
 async function writeReports(desk: Desk, items: PendingReport[]): Promise<IngestResult[]> {
   const started = Date.now();
   const out = await desk.db.transaction((tx) => insertReports(tx, items));
-  if (desk.db.kind === 'pglite') syncEmbeddedWal(desk.dataDir, started);
+  if (desk.db.kind === 'pglite') await syncEmbeddedWal(desk.dataDir, started);
   return out;
 }
 
@@ -287,14 +292,22 @@ async function writeOutcomes(desk: Desk, items: Outcome[]): Promise<StoredEvent[
 
 /**
  * Finishes, at start, the reports a stopped process had stored but not parsed, and at stop waits
- * for the commits in flight.
+ * for the commits in flight. Recovery stops between two reports when the desk stops; what is left
+ * waits for the next start.
  */
 export const intakeRecoveryService: DeskService = {
   name: 'intake-recovery',
   async start(desk) {
-    recoverPending(desk)
+    let stopping = false;
+    const recovery = recoverPending(desk, () => stopping)
       .then((n) => { if (n) desk.log.info({ reports: n }, 'parsed reports left unparsed by the last run'); })
       .catch((e) => desk.log.error({ err: e }, 'intake recovery failed'));
-    return { stop: () => intakeIdle(desk) };
+    return {
+      async stop() {
+        stopping = true;
+        await recovery;
+        await intakeIdle(desk);
+      },
+    };
   },
 };

@@ -2,7 +2,7 @@
 // gzip-compressed, in chunks in the database (report_blobs). See docs/INTAKE.md for why the
 // database and not files.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, statSync } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gzip } from 'node:zlib';
@@ -76,15 +76,15 @@ export function streamRaw(db: Db, hash: string): Readable {
  * the operating system, which survives a crash of the process but not of the machine. After a
  * commit that acknowledges reports we flush the write-ahead log segments written since ourselves.
  */
-export function syncEmbeddedWal(dataDir: string, since: number): void {
+export async function syncEmbeddedWal(dataDir: string, since: number): Promise<void> {
   const dir = join(dataDir, 'pg', 'pg_wal');
   let names: string[];
-  try { names = readdirSync(dir); } catch { return; }
-  for (const name of names) {
-    if (!/^[0-9A-F]{24}$/.test(name)) continue;
+  try { names = await readdir(dir); } catch { return; }
+  // On the libuv pool, so that the event loop keeps taking reports while the disk works.
+  await Promise.all(names.filter((n) => /^[0-9A-F]{24}$/.test(n)).map(async (name) => {
     const p = join(dir, name);
-    if (statSync(p).mtimeMs + 1000 < since) continue;
-    const fd = openSync(p, 'r+');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  }
+    if ((await stat(p)).mtimeMs + 1000 < since) return;
+    const fh = await open(p, 'r+');
+    try { await fh.sync(); } finally { await fh.close(); }
+  }));
 }
