@@ -130,6 +130,19 @@ forEachStore('jail runner', (store) => {
     }
   });
 
+  test('outgoing reports are listed for operators and legal staff', async () => {
+    const [b] = await listBans(t.desk.db, { ip: '203.0.113.5' });
+    await t.desk.db.query(
+      `INSERT INTO outgoing_reports (ban_id, ip, format, recipient, status, reason) VALUES ($1, '203.0.113.5', 'xarf-v4-login_attack', 'abuse@hosting.example', 'dry-run', NULL),
+                                                                                      ($1, '203.0.113.5', 'xarf-v4-login_attack', NULL, 'skipped', 'no abuse contact')`, [b.id]);
+    const legal = await t.keyFor(['legal']);
+    const r = await t.app.inject({ method: 'GET', url: '/api/v1/bans/outgoing-reports?ip=203.0.113.5', headers: legal });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(r.json().map((x: { status: string; reason: string | null; ban_id: number }) => [x.status, x.reason, x.ban_id]), [['skipped', 'no abuse contact', b.id], ['dry-run', null, b.id]]);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/bans/outgoing-reports?ip=nonsense', headers: legal })).statusCode, 400);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/bans/outgoing-reports', headers: await t.keyFor(['customer'], { customerId: 'c1' }) })).statusCode, 403);
+  });
+
   test('a restart resumes where the jail stopped: lines written meanwhile are read, none twice', async () => {
     const log = join(dir, 'auth.log');
     for (let i = 0; i < 3; i++) appendFileSync(log, sshdLine('203.0.113.7'));
