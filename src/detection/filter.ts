@@ -159,6 +159,8 @@ class FilterEngine implements Filter {
   private lazyDate: DateMatch | null = null;
   /** Lines without every literal of some failregex can be skipped (single-line filters). */
   private readonly prefilter: boolean;
+  /** One scan for the longest literal of each failregex: most skipped lines fail it. */
+  private readonly anyLiteral: RegExp | null;
   private readonly mlfid = new MlfidCache();
   private readonly budget: LineBudget;
   private readonly guardLength: number;
@@ -186,6 +188,9 @@ class FilterEngine implements Filter {
     this.fails = definition.failregex.map((r) => compile(r, () => new FailRegex(r, { multiline, useDns, prefRegex: this.pref })));
     this.ignores = definition.ignoreregex.map((r) => compile(r, () => new Regex(r, { useDns })));
     this.prefilter = this.maxlines === 1 && this.fails.every((fr) => fr.literals.length > 0 && fr.literals.every((l) => !l.includes('\n')));
+    this.anyLiteral = this.prefilter
+      ? new RegExp([...new Set(this.fails.map((fr) => fr.literals[0]))].map((l) => l.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')).join('|'), 'u')
+      : null;
     this.combine = this.fails.map((fr) => {
       const own = new Set(fr.keys);
       const keys = [...new Set([...(this.pref?.keys ?? []), ...own])];
@@ -298,7 +303,7 @@ class FilterEngine implements Filter {
       const s = tm ? re!.group1Start(tm.match) : 0;
       // No failregex can match a line without their literals; when what is searched is a part
       // of the line, the line is done, and its date is read only if a later line needs it.
-      if (this.prefilter && (s <= 0 || !g1) && !this.fails.some((fr) => fr.couldMatch(line))) {
+      if (this.prefilter && (s <= 0 || !g1) && !(this.anyLiteral!.test(line) && this.fails.some((fr) => fr.couldMatch(line)))) {
         if (g1) this.lazyDate = tm;
         else if (!tm) this.st.noDate++;
         return [];
