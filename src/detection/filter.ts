@@ -189,7 +189,7 @@ class FilterEngine implements Filter {
     this.ignores = definition.ignoreregex.map((r) => compile(r, () => new Regex(r, { useDns })));
     this.prefilter = this.maxlines === 1 && this.fails.every((fr) => fr.literals.length > 0 && fr.literals.every((l) => !l.includes('\n')));
     this.anyLiteral = this.prefilter
-      ? new RegExp([...new Set(this.fails.map((fr) => fr.literals[0]))].map((l) => l.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')).join('|'), 'u')
+      ? new RegExp([...new Set(this.fails.map((fr) => fr.literals[0]))].map((l) => l.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), 'u')
       : null;
     this.combine = this.fails.map((fr) => {
       const own = new Set(fr.keys);
@@ -212,6 +212,8 @@ class FilterEngine implements Filter {
     this.guardLength = opts.guardLength ?? 2000;
     this.st = { lines: 0, matched: 0, ignored: 0, failures: 0, noDate: 0, overBudget: 0, slowestLineMs: 0,
       failregexHits: this.fails.map(() => 0), ignoreregexHits: this.ignores.map(() => 0) };
+    // Compiled at load, as Python compiles them: a broken one fails here, not on some line.
+    this.warm(false);
   }
 
   stats(): FilterStats { return { ...this.st, overBudget: this.budget.over, slowestLineMs: this.budget.slowest }; }
@@ -256,7 +258,7 @@ class FilterEngine implements Filter {
 
   /**
    * V8 compiles an expression on its first use, for Unicode classes in tens of milliseconds: that
-   * is done outside the per-line budget, for the ASCII variants at once, for the Unicode ones on
+   * is done outside the per-line budget, for the ASCII variants at load, for the Unicode ones on
    * the first line that needs them.
    */
   private warm(uni: boolean): void {
