@@ -3,7 +3,7 @@
 // on the build machine).
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, openSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync, copyFileSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync, copyFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,19 @@ describe('tail -F', () => {
     await f.stop();
   });
 
+  test('a path that cannot be opened (a directory) is reported once, not silently waited on', async () => {
+    const p = join(dir, 'adir');
+    mkdirSync(p);
+    const errors: Error[] = [];
+    const f = new FileFollower(p, () => undefined, { pollMs: 60_000 }, (e) => errors.push(e));
+    await f.start();
+    await f.poke();
+    await f.poke();
+    await f.stop();
+    assert.equal(errors.length, 1);
+    assert.match(errors[0].message, /cannot follow .*adir: not a regular file/);
+  });
+
   test('notices changes without being poked (inotify or polling)', async () => {
     const p = join(dir, 'f.log');
     writeFileSync(p, '');
@@ -200,7 +213,7 @@ describe('journalctl -f -o json', () => {
       // Kill journalctl (the child we started): the follower starts it again after the last cursor.
       const pid = j.pid!;
       process.kill(pid, 'SIGKILL');
-      await until(() => j.stats.restarts === 1 && j.pid !== null && j.pid !== pid, undefined, 'a restart');
+      await until(() => j.stats.restarts >= 1 && j.pid !== null && j.pid !== pid, undefined, `a restart (${errors.map((e) => e.message).join('; ')})`);
       write('after the restart');
       await until(() => got.length >= 4, () => j.settled(), 'the entry after the restart');
       await new Promise((r) => setTimeout(r, 300));

@@ -143,6 +143,17 @@ forEachStore('jail runner', (store) => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/bans/outgoing-reports', headers: await t.keyFor(['customer'], { customerId: 'c1' }) })).statusCode, 403);
   });
 
+  test('a jail with a broken filter stops the start with the filter named, and nothing is left running', async () => {
+    writeFileSync(join(dir, 'broken.conf'), '[Definition]\nfailregex = ^(?P<host>unclosed\n');
+    const jails = jailsFromYaml([
+      { name: 'good', filter: 'sshd', logpath: join(dir, 'auth.log') },
+      { name: 'bad', filter: join(dir, 'broken.conf'), logpath: join(dir, 'auth.log') },
+    ], '/etc/fail2ban');
+    const runner = new JailRunner(t.desk, jails, { fail2banDir: '/etc/fail2ban' });
+    await assert.rejects(runner.start(), /filter broken: Unable to compile regular expression/);
+    assert.deepEqual(runner.status(), []);
+  });
+
   test('a restart resumes where the jail stopped: lines written meanwhile are read, none twice', async () => {
     const log = join(dir, 'auth.log');
     for (let i = 0; i < 3; i++) appendFileSync(log, sshdLine('203.0.113.7'));

@@ -64,6 +64,20 @@ export class JailRunner {
     const purge = Math.max(0, ...enabled.map((j) => j.dbpurgeage));
     this.liftsSeen = this.now();
     await loadBanBook(this.desk.db, this.book, this.now() - purge);
+    try {
+      await this.startJails(enabled);
+    } catch (e) {
+      // A bad filter in the third jail must not leave the first two reading.
+      for (const { sources } of this.running) for (const s of sources) await s.stop();
+      this.running = [];
+      throw e;
+    }
+    this.saveTimer = setInterval(() => { this.savePositions().catch((e) => this.desk.log.error({ err: e }, 'saving jail positions failed')); }, STATE_SAVE_MS);
+    this.saveTimer.unref();
+    await this.writeExports();
+  }
+
+  private async startJails(enabled: JailConfig[]): Promise<void> {
     for (const cfg of enabled) {
       const jail = new Jail(cfg, this.book);
       for (const p of await jail.ignore.resolveNames()) this.desk.log.warn({ jail: cfg.name }, p);
@@ -77,9 +91,6 @@ export class JailRunner {
       }
       this.desk.log.info({ jail: cfg.name, sources: entry.sources.map((s) => s.name) }, 'jail started');
     }
-    this.saveTimer = setInterval(() => { this.savePositions().catch((e) => this.desk.log.error({ err: e }, 'saving jail positions failed')); }, STATE_SAVE_MS);
-    this.saveTimer.unref();
-    await this.writeExports();
   }
 
   /** Filter per source: multi-line buffers of one file must not mix with another's. */

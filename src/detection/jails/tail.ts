@@ -51,6 +51,7 @@ export class FileFollower {
   }
 
   private finalPosition: FilePosition | null = null;
+  private lastOpenError: string | null = null;
 
   async start(): Promise<void> {
     await this.openCurrent(!this.opts.fromStart);
@@ -97,8 +98,23 @@ export class FileFollower {
 
   private async openCurrent(atEnd: boolean): Promise<void> {
     let fh: FileHandle;
-    try { fh = await open(this.path, 'r'); } catch { return; }
+    try {
+      fh = await open(this.path, 'r');
+    } catch (e) {
+      // Absent is normal (tail -F waits for it); anything else (permissions, a directory) is said once.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== this.lastOpenError) this.onError(new Error(`cannot open ${this.path}: ${(e as Error).message}`));
+      this.lastOpenError = code ?? null;
+      return;
+    }
     const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      if (this.lastOpenError !== 'NOTFILE') this.onError(new Error(`cannot follow ${this.path}: not a regular file`));
+      this.lastOpenError = 'NOTFILE';
+      return;
+    }
+    this.lastOpenError = null;
     this.current = { fh, ino: st.ino, dev: st.dev, pos: atEnd ? st.size : 0, partial: [], partialLen: 0, skipping: false, idleSince: Date.now() };
   }
 
