@@ -70,8 +70,11 @@ forEachStore('never lose a report', (store) => {
           } catch { /* the desk died under us: not acknowledged, so not promised */ }
         }
       };
+      const before = acks.length;
       const lanes = Array.from({ length: 6 }, (_, l) => sender(l));
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 2000));
+      // Kill at a random moment once reports are flowing (a loaded machine may take a while to answer the first).
+      while (acks.length === before) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, Math.random() * 1500));
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await gone;
