@@ -40,8 +40,10 @@ test('the inventory in the data dir, or --inventory, picks the reported resource
   writeFileSync(withoutPair, 'From: security@bank-example.jp\nSubject: Phishing site on your network\nDate: Wed, 25 Nov 2026 14:02:00 +0900\n\n'
     + 'Phishing URL:\nhxxps://secure-login[.]example-bank[.]jp/verify/account.php\n\nChecked at 13:40 JST. Address noted:\n\n192.0.2.80\n');
   const bare = await runCli(['--data-dir', join(dir, 'none'), 'parse', '--json', withoutPair]);
+  assert.equal(bare.code, 0, bare.stderr);
   assert.deepEqual(resources(bare.stdout), ['https://secure-login.example-bank.jp/verify/account.php']);
   const flag = await runCli(['--data-dir', join(dir, 'none'), 'parse', '--json', '--inventory', inventory, withoutPair]);
+  assert.equal(flag.code, 0, flag.stderr);
   assert.deepEqual(resources(flag.stdout), ['192.0.2.80', 'https://secure-login.example-bank.jp/verify/account.php']);
   const data = join(dir, 'data');
   const imp = await runCli(['--data-dir', data, 'inventory', 'import', inventory]);
