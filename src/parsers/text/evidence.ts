@@ -87,7 +87,7 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       const prev = inds[k - 1], next = inds[k + 1];
       const from = prev?.line === ind.line ? prev.index + prev.value.length - start : 0;
       const to = next?.line === ind.line ? next.index - start : Infinity;
-      score += cueScore(norm.lines[ind.line], ind.index - start, ind.value.length, from, to) + labelScore(norm, ind.line, linesWithIndicators);
+      score += cueScore(norm.line(ind.line), ind.index - start, ind.value.length, from, to) + labelScore(norm, ind.line, linesWithIndicators);
     }
     scored.push({ ind, score });
   }
@@ -103,7 +103,7 @@ class LineRoles {
 
   constructor(private readonly norm: NormalisedText) {
     let sig = -1;
-    for (let i = Math.max(0, norm.lines.length - 15); i < norm.lines.length; i++) if (/^--\s?$/.test(norm.lines[i])) sig = i;
+    for (let i = Math.max(0, norm.lineCount - 15); i < norm.lineCount; i++) if (/^--\s?$/.test(norm.line(i))) sig = i;
     this.signature = sig;
   }
 
@@ -115,17 +115,17 @@ class LineRoles {
 
   /** A header line starting with "Received:" (not its continuation lines). */
   startsReceived(i: number): boolean {
-    return /^\s*received:/i.test(this.norm.lines[i]);
+    return /^\s*received:/i.test(this.norm.line(i));
   }
 
   private compute(i: number): Role {
     if (this.signature >= 0 && i > this.signature) return 'signature';
-    const l = this.norm.lines[i];
+    const l = this.norm.line(i);
     if (/^[ \t]+\S/.test(l)) {
       // A continuation line belongs to the header it continues (headers fold over a few lines, not hundreds).
       let h = i - 1;
-      while (h >= 0 && h > i - 30 && /^[ \t]+\S/.test(this.norm.lines[h])) h--;
-      if (h >= 0 && !/^[ \t]/.test(this.norm.lines[h])) {
+      while (h >= 0 && h > i - 30 && /^[ \t]+\S/.test(this.norm.line(h))) h--;
+      if (h >= 0 && !/^[ \t]/.test(this.norm.line(h))) {
         const head = this.of(h);
         if (head === 'received' || head === 'header') return head;
         if (head === 'sender-header') return 'header';
@@ -146,8 +146,8 @@ function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOpt
   for (const m of norm.text.matchAll(/^[ \t]*received:/gim)) {
     const i = lineAt(norm.starts, m.index!);
     const lines = new Set([i]);
-    let v = norm.lines[i].replace(/^\s*received:/i, '');
-    for (let j = i + 1; j < norm.lines.length && !roles.startsReceived(j) && roles.of(j) === 'received'; j++) { v += ' ' + norm.lines[j].trim(); lines.add(j); }
+    let v = norm.line(i).replace(/^\s*received:/i, '');
+    for (let j = i + 1; j < norm.lineCount && !roles.startsReceived(j) && roles.of(j) === 'received'; j++) { v += ' ' + norm.line(j).trim(); lines.add(j); }
     blocks.push({ hop: parseReceived(v), lines });
   }
   const own = (h: Hop) => {
@@ -181,7 +181,7 @@ function cueScore(line: string, col: number, len: number, from: number, to: numb
 /** A heading line above a list of indicators ("Source IP   Packets", "■対象URL"). */
 function labelScore(norm: NormalisedText, line: number, withIndicators: Set<number>): number {
   for (let i = line - 1; i >= 0 && i >= line - 8; i--) {
-    const l = norm.lines[i];
+    const l = norm.line(i);
     if (!l.trim()) return 0;
     if (withIndicators.has(i)) continue;
     let last: 'v' | 's' | undefined;

@@ -24,9 +24,11 @@ export interface Indicator {
 
 export interface NormalisedText {
   text: string;
-  lines: string[];
   /** Line start offsets into `text`. */
   starts: number[];
+  lineCount: number;
+  /** Line i without its line break (cut out on demand: most lines are never looked at). */
+  line(i: number): string;
   defangedLines: Set<number>;
 }
 
@@ -40,19 +42,29 @@ export function normaliseText(input: string): NormalisedText {
   let text = input;
   if (FULLWIDTH.test(text)) text = text.replace(/[\uff01-\uff5e]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
   text = ideographicDots(text);
-  let lines = text.split('\n');
+  let starts = lineStarts(text);
   const defangedLines = new Set<number>();
   if (DEFANG.test(text)) {
-    lines = lines.map((l, i) => {
+    const lines = starts.map((_, i) => lineOf(text, starts, i)).map((l, i) => {
       if (!DEFANG.test(l)) return l;
       defangedLines.add(i);
       return l.replace(DEFANG_ALL, refang);
     });
     text = lines.join('\n');
+    starts = lineStarts(text);
   }
-  const starts: number[] = new Array(lines.length);
-  for (let i = 0, off = 0; i < lines.length; i++) { starts[i] = off; off += lines[i].length + 1; }
-  return { text, lines, starts, defangedLines };
+  const t = text, st = starts;
+  return { text: t, starts: st, lineCount: st.length, line: (i) => lineOf(t, st, i), defangedLines };
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) starts.push(nl + 1);
+  return starts;
+}
+
+function lineOf(text: string, starts: number[], i: number): string {
+  return text.slice(starts[i], i + 1 < starts.length ? starts[i + 1] - 1 : text.length);
 }
 
 /** "example。jp": an ideographic full stop between ASCII letters or digits is a dot. */
