@@ -61,6 +61,12 @@ test('demo: loads the demo inventory into an empty desk and prints an operator k
     const a = await r.json() as { customer_id: string; service_type: string };
     assert.equal(a.customer_id, 'c1001');
     assert.equal(a.service_type, 'shared');
+    const auth = { headers: { authorization: `Bearer ${key}` } };
+    const reports = await (await fetch(`${url}/api/v1/reports`, auth)).json() as { reports: { parser: string | null; status: string }[] };
+    assert.deepEqual(reports.reports.map((r) => r.parser).sort(), ['arf', 'fail2ban', 'freeform', 'shadowserver']);
+    const cases = await (await fetch(`${url}/api/v1/cases?limit=100`, auth)).json() as { cases: { customer_id: string | null }[] };
+    const customers = new Set(cases.cases.map((c) => c.customer_id));
+    for (const c of ['c1001', 'c1002', 'c1003', 'c1004']) assert.ok(customers.has(c), `a case for ${c}: ${JSON.stringify(cases)}`);
   } finally {
     s.p.kill('SIGTERM');
     await s.exited;
