@@ -147,6 +147,9 @@ forEachStore('cases', (store) => {
     await assert.rejects(listCases(env, operator, { state: ['nope'] }, { limit: 5 }), /not a case state/);
     const late = await overdueCases(env, operator, 100, new Date('2026-12-31T00:00:00Z'));
     assert.ok(late.length > 0 && late.every((c) => c.due_at !== null && !c.legal_only));
+    const lateByAge = await listCases(env, operator, { overdue: true, customer_id: 'c-ja' }, { limit: 100 }, new Date('2026-12-31T00:00:00Z'));
+    assert.deepEqual(lateByAge.cases.map((c) => c.id).sort(), late.filter((c) => c.customer_id === 'c-ja').map((c) => c.id).sort());
+    assert.ok(lateByAge.cases.length > 0);
   });
 
   test('case numbers are never issued twice, even when many cases open at once', async () => {

@@ -326,7 +326,13 @@ export async function listCases(env: CaseEnv, viewer: Viewer, f: CaseFilter, pag
   if (f.category) eq('category', f.category);
   if (f.playbook) eq('playbook', f.playbook);
   if (f.assignee) eq('assignee', f.assignee);
-  if (f.overdue) { params.push(now.toISOString()); where.push(`due_at < $${params.length}`); }
+  // Overdue cases are few (open ones past their due time) but spread over all ages: they are
+  // taken from the due_at index first, instead of walking the age index past every closed case.
+  let from = 'cases';
+  if (f.overdue) {
+    params.push(now.toISOString());
+    from = `(WITH late AS MATERIALIZED (SELECT * FROM cases WHERE due_at < $${params.length}) SELECT * FROM late) AS cases`;
+  }
   const desc = page.order === 'newest';
   if (page.after) {
     const [at, id] = decodeCursor(page.after);
@@ -336,7 +342,7 @@ export async function listCases(env: CaseEnv, viewer: Viewer, f: CaseFilter, pag
   params.push(page.limit + 1);
   const dir = desc ? 'DESC' : 'ASC';
   const r = await env.db.query<CaseRow>(
-    `SELECT * FROM cases WHERE ${where.join(' AND ')} ORDER BY opened_at ${dir}, id ${dir} LIMIT $${params.length}`, params);
+    `SELECT * FROM ${from} WHERE ${where.join(' AND ')} ORDER BY opened_at ${dir}, id ${dir} LIMIT $${params.length}`, params);
   const more = r.rows.length > page.limit;
   const rows = more ? r.rows.slice(0, page.limit) : r.rows;
   const last = rows[rows.length - 1];
