@@ -1,6 +1,6 @@
 // Shadowserver CSV intake (issue 3): rows per second parsed, attributed and stored, in batches,
 // with the embedded database and with PostgreSQL, through the same path as `madoguchi ingest`.
-// Run: node dist/bench/intake-csv.js [--rows 1000000] [--netblocks 20000] [--stores pglite,postgres]
+// Run: node dist/bench/intake-csv.js [--rows 1000000] [--netblocks 20000] [--stores pglite,postgres] [--sinks off|on]
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,9 +15,12 @@ import { csvEvents } from '../src/parsers/index.js';
 import { ingestFeedFile } from '../src/intake/feed.js';
 import { prepareEvent } from '../src/intake/events-store.js';
 import { makeStore } from '../test/helpers/stores.js';
+import { eventSinks } from '../src/intake/sinks.js';
 
 const { values } = parseArgs({ options: {
   rows: { type: 'string', default: '1000000' }, netblocks: { type: 'string', default: '20000' }, stores: { type: 'string', default: 'pglite,postgres' },
+  // The registered event sinks (case work) cost more than intake itself; off measures intake alone.
+  sinks: { type: 'string', default: 'off' },
 } });
 const ROWS = Number(values.rows), NETBLOCKS = Number(values.netblocks);
 const FILE_NAME = '2026-11-25-scan_ntp-asia-jp-asn64500.csv';
@@ -55,11 +58,14 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number, number]> {
 const rate = (n: number, s: number) => `${Math.round(n / s).toLocaleString('en-US')} rows/s`;
 
 async function main(): Promise<void> {
+  const sinks = eventSinks.map((s) => s.name).join(', ') || 'none';
+  if (values.sinks === 'off') eventSinks.length = 0;
   const dir = mkdtempSync(join(tmpdir(), 'madoguchi-bench-csv-'));
   const file = join(dir, FILE_NAME);
   try {
     console.log(`# intake CSV benchmark, ${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     await writeFeed(file);
+    console.log(`event sinks: ${values.sinks === 'off' ? `off (registered: ${sinks}; --sinks on runs them)` : sinks}`);
     console.log(`feed: ${ROWS.toLocaleString('en-US')} rows, ${(statSync(file).size / 1048576).toFixed(0)} MiB; inventory: ${NETBLOCKS.toLocaleString('en-US')} netblocks`);
 
     const [parsed, tParse] = await timed(async () => {

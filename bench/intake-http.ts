@@ -1,7 +1,7 @@
 // HTTP intake (issue 3): durable reports per second through POST /api/v1/reports on 127.0.0.1,
 // load from wrk (each request a distinct ~6 KB report mail, so none is a duplicate). A report
 // counts when the answer is 2xx: stored, parsed, attributed, events committed.
-// Run: node dist/bench/intake-http.js [--duration 15] [--connections 64] [--stores pglite,postgres]
+// Run: node dist/bench/intake-http.js [--duration 15] [--connections 64] [--stores pglite,postgres] [--sinks off|on]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,10 +16,13 @@ import { buildServer } from '../src/web/server.js';
 import { createApiKey } from '../src/web/auth.js';
 import { intakeIdle } from '../src/intake/ingest.js';
 import { makeStore } from '../test/helpers/stores.js';
+import { eventSinks } from '../src/intake/sinks.js';
 
 const { values } = parseArgs({ options: {
   duration: { type: 'string', default: '15' }, connections: { type: 'string', default: '64' }, threads: { type: 'string', default: '2' },
   stores: { type: 'string', default: 'pglite,postgres' },
+  // The registered event sinks (case work) cost more than intake itself; off measures intake alone.
+  sinks: { type: 'string', default: 'off' },
 } });
 
 /** A fail2ban-style report mail; {ID} and {IP} vary per request. */
@@ -63,8 +66,11 @@ function wrk(args: string[]): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  const sinks = eventSinks.map((s) => s.name).join(', ') || 'none';
+  if (values.sinks === 'off') eventSinks.length = 0;
   const dir = mkdtempSync(join(tmpdir(), 'madoguchi-bench-http-'));
   console.log(`# intake HTTP benchmark, ${new Date().toISOString()}, node ${process.version}, wrk -t${values.threads} -c${values.connections} -d${values.duration}s, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`event sinks: ${values.sinks === 'off' ? `off (registered: ${sinks}; --sinks on runs them)` : sinks}`);
   try {
     for (const kind of values.stores.split(',') as ('pglite' | 'postgres')[]) {
       const store = await makeStore(kind);
