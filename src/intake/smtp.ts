@@ -48,8 +48,10 @@ export async function startSmtp(desk: Desk): Promise<SmtpListener> {
       stream.on('end', () => {
         const meta = envelopeOf(session);
         if (stream.sizeExceeded || size > cfg.max_size) {
-          void recordRefusal(desk, { channel: 'smtp', reason: `message of ${size} bytes exceeds smtp.max_size (${cfg.max_size})`, size, peer: session.remoteAddress, meta });
-          return cb(new SmtpReply(552, `5.3.4 message exceeds the maximum size of ${cfg.max_size} bytes`));
+          // Recorded before the answer, so that the refusal is on file by the time the sender hears of it.
+          void recordRefusal(desk, { channel: 'smtp', reason: `message of ${size} bytes exceeds smtp.max_size (${cfg.max_size})`, size, peer: session.remoteAddress, meta })
+            .then(() => cb(new SmtpReply(552, `5.3.4 message exceeds the maximum size of ${cfg.max_size} bytes`)));
+          return;
         }
         let answered = false;
         ingestReport(desk, Buffer.concat(chunks, size), 'smtp', meta, {
