@@ -55,6 +55,21 @@ forEachStore('cases from intake', (store) => {
     assert.deepEqual(second.cases, r.cases);
   });
 
+  test('a mail that answers a case is attached to it, not taken as a new report', async () => {
+    const c = await t.desk.db.query<{ id: string; number: string }>(`SELECT id, number FROM cases WHERE customer_id = 'c-ja' ORDER BY id LIMIT 1`);
+    const { id, number } = c.rows[0];
+    const before = await t.desk.db.query('SELECT 1 FROM cases');
+    const reply = Buffer.from([`From: Reporter <honeypot@example.net>`, 'To: abuse@desk.example', `Subject: Re: [${number}] still seeing it`,
+      'Message-ID: <reply1@example.net>', 'Content-Type: text/plain; charset=utf-8', '', 'Still seeing SSH brute force from 192.0.2.10.', ''].join('\r\n'));
+    const r = await ingestReport(t.desk, reply, 'smtp');
+    assert.equal(r.parser, 'reply');
+    assert.match(r.reason ?? '', new RegExp(`attached to case ${id}`));
+    assert.equal(r.events, 0);
+    assert.equal((await t.desk.db.query('SELECT 1 FROM cases')).rows.length, before.rows.length, 'no new case');
+    const msgs = await t.desk.db.query<{ body: string }>('SELECT body FROM case_messages WHERE case_id = $1', [id]);
+    assert.ok(msgs.rows.some((m) => m.body.includes('Still seeing SSH brute force')));
+  });
+
   test('events from no report (a blocklist listing) open cases under their own source', async () => {
     const stored = await ingestEvents(t.desk, [{ 'source.ip': '198.51.100.20', 'classification.type': 'blacklist', 'classification.taxonomy': 'other', 'feed.name': 'spamhaus-drop' }], 'blocklist:spamhaus-drop');
     assert.equal(stored.length, 1);

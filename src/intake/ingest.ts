@@ -12,6 +12,7 @@ import { identify, type ReportIdentity } from './identity.js';
 import { compressRaw, insertChunks, readRaw, streamRaw, syncEmbeddedWal } from './raw-store.js';
 import { processFeed } from './feed.js';
 import { runSinks, type SinkContext, type StoredEvent } from './sinks.js';
+import { attachRawReplyIfAny } from '../cases/replies.js';
 
 export type Channel = 'http' | 'smtp' | 'imap' | 'file' | 'cli';
 export type ReportStatus = 'received' | 'parsed' | 'rejected' | 'quarantined';
@@ -162,6 +163,11 @@ async function parseAndStore(desk: Desk, target: Target, raw: Buffer, meta: Inta
   const { reportId } = target;
   const outcome: Outcome = { ...target, status: 'quarantined', parser: null, reason: null, parsed: null, rows: [] };
   try {
+    // A customer's answer to a notice belongs to its case, not to a new report about abuse.
+    if (!target.reparse && target.channel !== 'http') {
+      const caseId = await attachRawReplyIfAny(desk, raw);
+      if (caseId !== null) return finish(desk, { ...outcome, status: 'rejected', parser: 'reply', reason: `a reply to a notice, attached to case ${caseId}` });
+    }
     const parsed = await parseStored(desk, raw, meta);
     outcome.parsed = parsed;
     outcome.parser = parsed.parser;
