@@ -46,8 +46,7 @@ export class AttributionIndex {
 
   static build(assignments: Iterable<AssignmentInput>): AttributionIndex {
     const holders: Holder[] = [];
-    // Rows of one service usually share one holder object: look it up by identity first.
-    const byObject = new Map<Holder, number>(), byService = new Map<string, number>();
+    const byService = new Map<string, number>();
     const capacity = Array.isArray(assignments) ? assignments.length : 1024;
     const v4 = new NetblockList(1, capacity), v6 = new NetblockList(4, Math.max(1024, capacity >> 2));
     const v4resource: string[] = [], v6resource: string[] = [];
@@ -56,12 +55,8 @@ export class AttributionIndex {
     const first = new Uint32Array(4), last = new Uint32Array(4);
     let size = 0;
     for (const a of assignments) {
-      let h = byObject.get(a.holder);
-      if (h === undefined) {
-        h = byService.get(a.holder.service_id);
-        if (h === undefined) { h = holders.length; holders.push(a.holder); byService.set(a.holder.service_id, h); }
-        byObject.set(a.holder, h);
-      }
+      let h = byService.get(a.holder.service_id);
+      if (h === undefined) { h = holders.length; holders.push(a.holder); byService.set(a.holder.service_id, h); }
       const family = parseRangeInto(a.resource, first, last);
       if (family === 4) { v4.add(first, last, a.validFrom, a.validTo, h); v4resource.push(a.resource); }
       else if (family === 6) { v6.add(first, last, a.validFrom, a.validTo, h); v6resource.push(a.resource); }
