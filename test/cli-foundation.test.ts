@@ -4,7 +4,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachStore } from './helpers/stores.js';
-import { runCli } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, runCli } from './helpers/cli.js';
 import { commandModules, loadCommands } from '../src/cli/commands/index.js';
 
 const INVENTORY = join(mkdtempSync(join(tmpdir(), 'cli-')), 'inventory.csv');
@@ -67,6 +68,20 @@ forEachStore('cli inventory and attribute', (store) => {
 
     const at = await runCli([...args, 'attribute', '--json', '--at', '2021-01-01T00:00:00Z', '192.0.2.3'], { env });
     assert.equal(JSON.parse(at.stdout).customer_id, 'c500');
+
+    // A reader that stops early (`| head`) ends the command quietly, and a slow one holds it back.
+    const many = '203.0.113.77\n'.repeat(300_000);
+    const child = spawn(process.execPath, [BIN, ...args, 'attribute', '--json', '--stdin'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let errText = '';
+    child.stderr.on('data', (d) => { errText += d; });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(many);
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+    assert.match(first, /^\{"input":"203\.0\.113\.77","customer_id":"c100"/);
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 0, errText);
+    assert.doesNotMatch(errText, /EPIPE|MaxListeners/);
 
     const bad = await runCli([...args, 'inventory', 'import', INVENTORY + '.missing'], { env });
     assert.equal(bad.code, 2);

@@ -36,6 +36,7 @@ Prints the customer, service, service type and brand holding each resource at th
           if (l.length) out.write(stdinLine(l, at, line));
         }
         rest = text.slice(start);
+        if (out.blocked) await out.blocked;
       }
       if (rest.length) out.write(stdinLine(rest, at, line));
     }
@@ -91,7 +92,8 @@ function stdinLine(raw: string, at: number, fmt: Format): string {
 class OutputBuffer {
   private parts: string[] = [];
   private size = 0;
-  private pending: Promise<void> = Promise.resolve();
+  /** Set while the stream's buffer is full; the reader waits on it before taking more input. */
+  blocked: Promise<void> | null = null;
   constructor(private readonly stream: NodeJS.WriteStream) {}
   write(s: string): void {
     this.parts.push(s);
@@ -102,10 +104,12 @@ class OutputBuffer {
     if (!this.parts.length) return;
     const data = this.parts.join('');
     this.parts = []; this.size = 0;
-    if (!this.stream.write(data)) this.pending = new Promise((r) => this.stream.once('drain', r));
+    if (!this.stream.write(data) && !this.blocked) {
+      this.blocked = new Promise((r) => this.stream.once('drain', () => { this.blocked = null; r(); }));
+    }
   }
   async end(): Promise<void> {
     this.flush();
-    await this.pending;
+    if (this.blocked) await this.blocked;
   }
 }
