@@ -139,8 +139,17 @@ export function parseRangeInto(input: string, first: Uint32Array, last: Uint32Ar
     plen = plen * 10 + c - 48;
   }
   if (digits === 0 || plen > bits) return `bad prefix length in ${input}`;
+  if (applyPrefix(first, last, w, plen)) return `host bits set in ${input} (did you mean ${formatRange({ family, first: first.slice(0, w), last: last.slice(0, w) })}?)`;
+  return family;
+}
+
+/**
+ * Turns first[0..words) into the network of a /plen and last into its top address.
+ * Returns true when first had host bits set (they are cleared).
+ */
+export function applyPrefix(first: Uint32Array, last: Uint32Array, words: number, plen: number): boolean {
   let hostBits = false;
-  for (let k = 0; k < w; k++) {
+  for (let k = 0; k < words; k++) {
     const keep = Math.max(0, Math.min(32, plen - 32 * k));
     const mask = keep === 0 ? 0 : (0xffffffff << (32 - keep)) >>> 0;
     const net = (first[k] & mask) >>> 0;
@@ -148,8 +157,7 @@ export function parseRangeInto(input: string, first: Uint32Array, last: Uint32Ar
     first[k] = net;
     last[k] = (net | ~mask) >>> 0;
   }
-  if (hostBits) return `host bits set in ${input} (did you mean ${formatRange({ family, first: first.slice(0, w), last: last.slice(0, w) })}?)`;
-  return family;
+  return hostBits;
 }
 
 function trimStart(s: string, i: number, end: number): number { while (i < end && s.charCodeAt(i) <= 32) i++; return i; }

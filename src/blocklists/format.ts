@@ -4,7 +4,7 @@
 // first-last ranges. Parsed as a stream: a bad line is counted and sampled, never fatal, and the
 // input is cut at a byte cap instead of filling memory.
 import { createReadStream } from 'node:fs';
-import { parseIPv4, parseIPv6 } from '../attribution/ip.js';
+import { applyPrefix, parseIPv4, parseIPv6 } from '../attribution/ip.js';
 import { canonical, RangeBuilder, type Ranges } from './ranges.js';
 
 /** What a FireHOL header says about the list (every field optional: plain lists have none). */
@@ -188,16 +188,7 @@ export class ListParser {
     if (!parseIPv6(s, f, start, slash < 0 ? end : slash)) return false;
     const plen = slash < 0 ? 128 : prefixLength(s, slash + 1, end, 128);
     if (plen < 0) return false;
-    let fixed = false;
-    for (let k = 0; k < 4; k++) {
-      const keep = Math.max(0, Math.min(32, plen - 32 * k));
-      const mask = keep === 0 ? 0 : (0xffffffff << (32 - keep)) >>> 0;
-      const first = (f[k] & mask) >>> 0;
-      if (first !== f[k]) fixed = true;
-      f[k] = first;
-      l[k] = (first | ~mask) >>> 0;
-    }
-    if (fixed) this.hostBitsFixed++;
+    if (applyPrefix(f, l, 4, plen)) this.hostBitsFixed++;
     this.v6.push6(f, l);
     return true;
   }
