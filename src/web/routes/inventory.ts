@@ -92,7 +92,6 @@ export const inventoryRoutes: RoutePlugin = async (app, { desk, requireRole }) =
     },
   }, async (req) => {
     const q = req.query as { resource: string; at?: string };
-    await desk.attribution.refresh();
     const at = q.at ? Date.parse(q.at) : Date.now();
     const a = desk.attribution.attribute(q.resource, at);
     return { input: q.resource, at: new Date(at).toISOString(), customer_id: a?.customer_id ?? null, service_id: a?.service_id ?? null,
