@@ -2,7 +2,7 @@
 // configuration disables it. One line per service.
 import type { Desk } from './desk.js';
 import { jailService } from './detection/jails/service.js';
-import { intakeRecoveryService } from './intake/ingest.js';
+import { intakeWorkerService } from './intake/worker.js';
 import { smtpService } from './intake/smtp.js';
 import { imapService } from './intake/imap.js';
 import { blocklistService } from './blocklists/service.js';
@@ -15,7 +15,7 @@ export interface DeskService {
 }
 
 export const services: DeskService[] = [
-  intakeRecoveryService,
+  intakeWorkerService,
   smtpService,
   imapService,
   jailService,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { forEachStore } from './helpers/stores.js';
 import { makeDesk, type TestDesk } from './helpers/desk.js';
 import { loadInventory, mail, mimeBomb } from './helpers/intake.js';
+import { intakeWorker } from '../src/intake/worker.js';
 
 forEachStore('intake over HTTP: POST /api/v1/reports and the report views', (store) => {
   let t: TestDesk;
@@ -16,18 +17,28 @@ forEachStore('intake over HTTP: POST /api/v1/reports and the report views', (sto
   });
   after(async () => { await t?.close(); });
 
-  const post = (headers: Record<string, string>, contentType: string, payload: string | Buffer) =>
-    t.app.inject({ method: 'POST', url: '/api/v1/reports', headers: { ...headers, 'content-type': contentType }, payload });
+  const post = (headers: Record<string, string>, contentType: string, payload: string | Buffer, query = '') =>
+    t.app.inject({ method: 'POST', url: `/api/v1/reports${query}`, headers: { ...headers, 'content-type': contentType }, payload });
+  /** The report as its GET shows it once the intake worker has finished it. */
+  const finished = async (url: string, headers: Record<string, string>) => {
+    await intakeWorker(t.desk).idle();
+    const v = await t.app.inject({ method: 'GET', url, headers });
+    assert.equal(v.statusCode, 200);
+    assert.notEqual(v.json().status, 'received');
+    return v.json();
+  };
 
-  test('a raw mail is stored and parsed; the answer carries the id; the report view shows events', async () => {
+  test('a raw mail is answered once stored, with its id; the worker parses it; the report view shows events', async () => {
     const none = await post({}, 'message/rfc822', mail());
     assert.equal(none.statusCode, 401);
     const r = await post(reporter, 'message/rfc822', mail({ id: 'http-1@reporter.example' }));
     assert.equal(r.statusCode, 201, r.body);
     const a = r.json();
-    assert.equal(a.status, 'parsed');
+    assert.equal(a.status, 'received');
     assert.equal(a.duplicate, false);
+    assert.deepEqual(a.cases, []);
     assert.equal(r.headers.location, `/api/v1/reports/${a.id}`);
+    assert.equal((await finished(a.url, operator)).status, 'parsed');
     const again = await post(reporter, 'text/plain', mail({ id: 'http-1@reporter.example' }));
     assert.equal(again.statusCode, 200);
     assert.equal(again.json().id, a.id);
@@ -56,8 +67,9 @@ forEachStore('intake over HTTP: POST /api/v1/reports and the report views', (sto
     const list = await post(reporter, 'application/json', JSON.stringify([
       { 'source.ip': '203.0.113.50', 'source.port': 22, 'classification.type': 'brute-force', 'time.source': '2026-11-24T09:00:00Z' },
       { 'source.ip': '192.0.2.1', 'classification.type': 'scanner', 'extra.note': 'not ours' },
-    ]));
+    ]), '?wait=30');
     assert.equal(list.statusCode, 201, list.body);
+    assert.equal(list.json().status, 'parsed');
     assert.equal(list.json().events, 2);
     const view = (await t.app.inject({ method: 'GET', url: list.json().url, headers: operator })).json();
     const ours = view.events.find((e: { source_ip: string }) => e.source_ip === '203.0.113.50');
@@ -70,7 +82,7 @@ forEachStore('intake over HTTP: POST /api/v1/reports and the report views', (sto
       sender: { org: 'Example CERT', contact: 'cert@reporter.example', domain: 'reporter.example' },
       source_identifier: '203.0.113.51', source_port: 2222, destination_ip: '198.51.100.7', protocol: 'tcp', destination_port: 22,
       evidence_source: 'honeypot', attack_count: 12,
-    }));
+    }), '?wait=30');
     assert.equal(xarf.statusCode, 201, xarf.body);
     assert.ok(xarf.json().events >= 1);
 
@@ -104,7 +116,7 @@ forEachStore('intake over HTTP: POST /api/v1/reports and the report views', (sto
   test('the quarantine list shows reports the parsers refused, with the reason; reparse retries one', async () => {
     const r = await post(reporter, 'message/rfc822', mimeBomb());
     assert.equal(r.statusCode, 201);
-    assert.equal(r.json().status, 'quarantined');
+    assert.equal((await finished(r.json().url, operator)).status, 'quarantined');
     const q = await t.app.inject({ method: 'GET', url: '/api/v1/reports?status=quarantined', headers: operator });
     assert.equal(q.statusCode, 200);
     const item = q.json().reports.find((x: { id: number }) => x.id === r.json().id);
@@ -127,12 +139,33 @@ forEachStore('intake over HTTP: POST /api/v1/reports and the report views', (sto
     assert.equal((await post(other, 'message/rfc822', mail({ id: 'rl-y@reporter.example' }))).statusCode, 201);
   });
 
+  test('the case numbers: in the report view once the worker is done, or in the answer with wait', async () => {
+    const r = await post(reporter, 'message/rfc822', mail({ id: 'http-case@reporter.example' }));
+    assert.equal(r.statusCode, 201, r.body);
+    assert.equal(r.json().status, 'received');
+    const v = await finished(r.json().url, reporter);
+    assert.equal(v.status, 'parsed');
+    assert.ok(v.cases.length >= 1, JSON.stringify(v));
+    assert.equal(v.sinks_pending, false);
+
+    const w = await post(reporter, 'message/rfc822', mail({ id: 'http-wait@reporter.example', body: 'SSH brute force from 203.0.113.9 again.\r\n' }), '?wait=30');
+    assert.equal(w.statusCode, 201, w.body);
+    assert.equal(w.json().status, 'parsed');
+    assert.equal(w.json().duplicate, false);
+    assert.ok(w.json().events >= 1);
+    assert.ok(w.json().cases.length >= 1, w.body);
+    const view = (await t.app.inject({ method: 'GET', url: w.json().url, headers: reporter })).json();
+    assert.deepEqual(view.cases, w.json().cases);
+    assert.equal((await post(reporter, 'message/rfc822', mail({ id: 'http-wait-2@reporter.example' }), '?wait=31')).statusCode, 400, 'the wait is bounded');
+  });
+
   test('the OpenAPI document describes the report routes', async () => {
     const spec = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
     const p = spec.paths['/api/v1/reports'].post;
     assert.ok(p.requestBody.content['message/rfc822']);
     assert.ok(p.requestBody.content['application/json']);
     assert.ok(p.responses['201']);
+    assert.ok(p.parameters.some((x: { name: string; in: string }) => x.name === 'wait' && x.in === 'query'));
     assert.ok(spec.paths['/api/v1/reports/{id}'].get);
   });
 });

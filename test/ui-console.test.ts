@@ -74,9 +74,9 @@ forEachStore('web console', (store) => {
     operatorKey = await keyOf(['operator']);
     legalKey = await keyOf(['operator', 'legal']);
     await api('POST', '/api/v1/inventory/import', admin, readFileSync(join(demoDir, 'inventory.csv'), 'utf8'), 'text/csv');
-    const report = await api('POST', '/api/v1/reports', await keyOf(['reporter']), hostileReport, 'message/rfc822');
+    const report = await api('POST', '/api/v1/reports?wait=30', await keyOf(['reporter']), hostileReport, 'message/rfc822');
     reportId = report.id as number;
-    const bomb = await api('POST', '/api/v1/reports', await keyOf(['reporter']), nestedMime(40), 'message/rfc822');
+    const bomb = await api('POST', '/api/v1/reports?wait=30', await keyOf(['reporter']), nestedMime(40), 'message/rfc822');
     assert.equal(bomb.status, 'quarantined');
     quarantinedId = bomb.id as number;
     const opened = async (key: string, body: Record<string, unknown>) => (await api('POST', '/api/v1/cases', key, JSON.stringify(body))).number as string;

@@ -4,7 +4,6 @@
 import type { Desk } from '../desk.js';
 import type { Event } from '../events/event.js';
 import { limitsFromConfig, parseReport, type ParseContext, type ParsedReport, type ParseLimits } from '../parsers/index.js';
-import type { DeskService } from '../services.js';
 import type { Db } from '../store/db.js';
 import { insertEvents, prepareEvent, storable, type EventRow } from './events-store.js';
 import { GroupCommit } from './group-commit.js';
@@ -56,7 +55,7 @@ export interface Outcome {
   streamed?: number;
 }
 
-interface IntakeState { reports: GroupCommit<PendingReport, IngestResult>; outcomes: GroupCommit<Outcome, StoredEvent[]> }
+interface IntakeState { reports: GroupCommit<PendingReport, IngestResult>; outcomes: GroupCommit<Outcome, StoredEvent[] | null> }
 
 const states = new WeakMap<Desk, IntakeState>();
 
@@ -114,18 +113,6 @@ export async function processReport(desk: Desk, reportId: number, maxSize = desk
   return parseAndStore(desk, target, raw, meta);
 }
 
-/** Reports whose raw bytes were stored but whose parse did not finish (the process stopped). */
-export async function recoverPending(desk: Desk, stopping: () => boolean = () => false): Promise<number> {
-  const r = await desk.db.query<{ id: string }>(`SELECT id FROM reports WHERE status = 'received' ORDER BY id`);
-  let done = 0;
-  for (const { id } of r.rows) {
-    if (stopping()) break;
-    await processReport(desk, Number(id));
-    done++;
-  }
-  return done;
-}
-
 /**
  * Stores events that come from no report (blocklist listings, log detection): attributed, stored,
  * handed to the sinks. `source` names their origin, e.g. 'blocklist:spamhaus-drop'.
@@ -159,7 +146,7 @@ const LIMIT_REASONS = new Set(['too-large', 'mime-depth', 'mime-parts', 'zip', '
 
 export type Target = Pick<Outcome, 'reportId' | 'channel' | 'replace' | 'reparse'>;
 
-async function parseAndStore(desk: Desk, target: Target, raw: Buffer, meta: IntakeMeta): Promise<IngestResult> {
+export async function parseAndStore(desk: Desk, target: Target, raw: Buffer, meta: IntakeMeta): Promise<IngestResult> {
   const { reportId } = target;
   const outcome: Outcome = { ...target, status: 'quarantined', parser: null, reason: null, parsed: null, rows: [] };
   try {
@@ -193,13 +180,26 @@ function parseStored(desk: Desk, raw: Buffer, meta: IntakeMeta): Promise<ParsedR
 /** Records how a report's parse ended (status, reason, events) and hands its events to the sinks. */
 export async function finish(desk: Desk, outcome: Outcome): Promise<IngestResult> {
   const stored = await state(desk).outcomes.submit(outcome);
+  if (!stored) {
+    desk.log.info({ report: outcome.reportId }, 'report was parsed meanwhile by another worker; this parse is dropped');
+    return reportResult(desk, outcome.reportId);
+  }
   const p = outcome.parsed;
   const result: IngestResult = {
     reportId: outcome.reportId, duplicate: false, status: outcome.status, reason: outcome.reason, parser: outcome.parser,
     events: outcome.streamed ?? stored.length, cases: [],
   };
-  if (stored.length) result.cases = await handToSinks(desk, stored, sinkContext(outcome, p));
+  if (stored.length) result.cases = await handToSinks(desk, stored, sinkContext(outcome, p), true);
   return result;
+}
+
+/** A report's outcome as the store has it now. */
+export async function reportResult(desk: Desk, reportId: number): Promise<IngestResult> {
+  const r = await desk.db.query<{ status: ReportStatus; reason: string | null; parser: string | null; event_count: number; cases: string[] }>(
+    'SELECT status, reason, parser, event_count, cases FROM reports WHERE id = $1', [reportId]);
+  const row = r.rows[0];
+  if (!row) throw new Error(`no report ${reportId}`);
+  return { reportId, duplicate: false, status: row.status, reason: row.reason, parser: row.parser, events: row.event_count, cases: row.cases };
 }
 
 export function sinkContext(o: Target, p: ParsedReport | null): SinkContext {
@@ -209,13 +209,41 @@ export function sinkContext(o: Target, p: ParsedReport | null): SinkContext {
   };
 }
 
-/** Runs the sinks over a report's stored events and keeps the case numbers they name on the report. */
-export async function handToSinks(desk: Desk, stored: StoredEvent[], ctx: SinkContext): Promise<string[]> {
+/**
+ * Runs the sinks over a report's stored events and keeps the case numbers they name on the report.
+ * `settle` also clears the report's sinks_pending mark: the last (or only) hand-over for it.
+ */
+export async function handToSinks(desk: Desk, stored: StoredEvent[], ctx: SinkContext, settle = false): Promise<string[]> {
   const cases = await runSinks(desk, stored, ctx);
-  if (cases.length && ctx.report) {
-    await desk.db.query('UPDATE reports SET cases = (SELECT array_agg(DISTINCT c) FROM unnest(cases || $2::text[]) c) WHERE id = $1', [ctx.report.id, cases]);
+  if (ctx.report && (cases.length || settle)) {
+    await desk.db.query(
+      `UPDATE reports SET cases = (SELECT coalesce(array_agg(DISTINCT c), '{}') FROM unnest(cases || $2::text[]) c), sinks_pending = sinks_pending AND NOT $3
+        WHERE id = $1`, [ctx.report.id, cases, settle]);
   }
   return cases;
+}
+
+/**
+ * Hands a report's stored events to the sinks once more: the desk stopped after committing them and
+ * before the sinks were done. The sinks are told it may be a second time (`reparse`), so they key
+ * their work on the report and do not group its events twice.
+ */
+export async function resumeSinks(desk: Desk, reportId: number): Promise<IngestResult> {
+  const r = await desk.db.query<{ channel: Channel; reporter_email: string | null; subject: string | null; forward_consent: boolean | null; language: string | null }>(
+    'SELECT channel, reporter_email, subject, forward_consent, language FROM reports WHERE id = $1 AND sinks_pending', [reportId]);
+  const row = r.rows[0];
+  if (row) {
+    const ev = await desk.db.query<{ id: string; source: string; time: Date | string; source_ip: string | null; classification_type: string | null; customer_id: string | null; service_id: string | null; attributed_to: string | null; event: Event }>(
+      `SELECT id, source, time, host(source_ip) AS source_ip, classification_type, customer_id, service_id, attributed_to, event
+         FROM events WHERE report_id = $1 ORDER BY id`, [reportId]);
+    const stored: StoredEvent[] = ev.rows.map((e) => ({
+      id: Number(e.id), reportId, source: e.source, time: new Date(e.time).toISOString(), sourceIp: e.source_ip, classificationType: e.classification_type,
+      customerId: e.customer_id, serviceId: e.service_id, attributedTo: e.attributed_to, event: e.event,
+    }));
+    const report = { id: reportId, channel: row.channel, reporterEmail: row.reporter_email, subject: row.subject, forwardConsent: row.forward_consent, language: row.language };
+    await handToSinks(desk, stored, { reparse: true, report }, true);
+  }
+  return reportResult(desk, reportId);
 }
 
 function text(s: string | undefined | null, max = 998): string | null {
@@ -271,49 +299,34 @@ async function recordArrival(tx: Db, id: ReportIdentity): Promise<IngestResult> 
   return { reportId: Number(row.id), duplicate: true, status: row.status, reason: row.reason, parser: row.parser, events: row.event_count, cases: row.cases };
 }
 
-async function writeOutcomes(desk: Desk, items: Outcome[]): Promise<StoredEvent[][]> {
+/**
+ * Commits parse outcomes: each report's status and its events in one transaction. An outcome for a
+ * report that is no longer 'received' (another parse of it got there first) is dropped, unless it
+ * is a reparse on purpose: so a report is never parsed into two sets of events.
+ */
+async function writeOutcomes(desk: Desk, items: Outcome[]): Promise<(StoredEvent[] | null)[]> {
   return desk.db.transaction(async (tx) => {
-    const replaced = items.filter((o) => o.replace).map((o) => o.reportId);
-    if (replaced.length) await tx.query('DELETE FROM events WHERE report_id = ANY($1::bigint[])', [replaced]);
-    const stored = await insertEvents(tx, items.flatMap((o) => o.rows));
     const updates = items.map((o) => {
       const p = o.parsed;
       return {
         id: o.reportId, status: o.status, parser: o.parser, reason: text(o.reason, 2000), event_count: o.streamed ?? o.rows.length,
         reporter_email: text(p?.reporter?.email, 320), reporter_name: text(p?.reporter?.name, 200), subject: text(p?.subject),
-        forward_consent: p?.forwardConsent ?? null, language: p?.language ?? null,
+        forward_consent: p?.forwardConsent ?? null, language: p?.language ?? null, reparse: o.reparse, sinks_pending: o.rows.length > 0,
       };
     });
-    await tx.query(
+    const applied = new Set((await tx.query<{ id: string }>(
       `UPDATE reports r SET status = u.status, parser = u.parser, reason = u.reason, event_count = u.event_count,
               reporter_email = u.reporter_email, reporter_name = u.reporter_name, subject = u.subject,
-              forward_consent = u.forward_consent, language = u.language, parsed_at = now()
+              forward_consent = u.forward_consent, language = u.language, parsed_at = now(), sinks_pending = u.sinks_pending
          FROM json_to_recordset($1::json) AS u(id bigint, status text, parser text, reason text, event_count int,
-              reporter_email text, reporter_name text, subject text, forward_consent boolean, language text)
-        WHERE r.id = u.id`, [JSON.stringify(updates)]);
+              reporter_email text, reporter_name text, subject text, forward_consent boolean, language text, reparse boolean, sinks_pending boolean)
+        WHERE r.id = u.id AND (u.reparse OR r.status = 'received')
+        RETURNING r.id`, [JSON.stringify(updates)])).rows.map((r) => Number(r.id)));
+    const live = items.filter((o) => applied.has(o.reportId));
+    const replaced = live.filter((o) => o.replace).map((o) => o.reportId);
+    if (replaced.length) await tx.query('DELETE FROM events WHERE report_id = ANY($1::bigint[])', [replaced]);
+    const stored = await insertEvents(tx, live.flatMap((o) => o.rows));
     let at = 0;
-    return items.map((o) => stored.slice(at, at += o.rows.length));
+    return items.map((o) => (applied.has(o.reportId) ? stored.slice(at, at += o.rows.length) : null));
   });
 }
-
-/**
- * Finishes, at start, the reports a stopped process had stored but not parsed, and at stop waits
- * for the commits in flight. Recovery stops between two reports when the desk stops; what is left
- * waits for the next start.
- */
-export const intakeRecoveryService: DeskService = {
-  name: 'intake-recovery',
-  async start(desk) {
-    let stopping = false;
-    const recovery = recoverPending(desk, () => stopping)
-      .then((n) => { if (n) desk.log.info({ reports: n }, 'parsed reports left unparsed by the last run'); })
-      .catch((e) => desk.log.error({ err: e }, 'intake recovery failed'));
-    return {
-      async stop() {
-        stopping = true;
-        await recovery;
-        await intakeIdle(desk);
-      },
-    };
-  },
-};

@@ -22,6 +22,8 @@ export interface ReportView {
   arrivals: number;
   parsed_at: string | null;
   cases: string[];
+  /** Events stored, sinks (case work) not yet done: the case numbers are still to come. */
+  sinks_pending: boolean;
   meta: Record<string, unknown>;
 }
 
@@ -31,7 +33,7 @@ export interface EventView {
 }
 
 const COLUMNS = `id, received_at, channel, content_type, size, sha256, message_id, status, parser, reason, reporter_email,
-  reporter_name, subject, forward_consent, language, event_count, arrivals, parsed_at, cases, meta`;
+  reporter_name, subject, forward_consent, language, event_count, arrivals, parsed_at, cases, sinks_pending, meta`;
 
 function view(row: Record<string, unknown>): ReportView {
   const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());

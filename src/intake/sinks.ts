@@ -11,8 +11,9 @@ export interface SinkContext {
   /** The report the events came from, when they came from one. */
   report?: { id: number; channel: string; reporterEmail: string | null; subject: string | null; forwardConsent: boolean | null; language: string | null };
   /**
-   * True when `madoguchi reparse` replaced the events of a report that had been parsed before:
-   * the event ids are new, the report is not. Sinks should key their work on the report id.
+   * True when the report may have been handed to the sinks before: `madoguchi reparse` replaced
+   * its events (the event ids are new, the report is not), or the desk stopped after storing them
+   * and before the sinks were done. Sinks should key their work on the report id.
    */
   reparse: boolean;
 }

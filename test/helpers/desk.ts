@@ -7,6 +7,7 @@ import { openDesk, type Desk } from '../../src/desk.js';
 import { buildServer } from '../../src/web/server.js';
 import { createApiKey, type Role } from '../../src/web/auth.js';
 import type { TestStore } from './stores.js';
+import { stopIntake } from '../../src/intake/worker.js';
 
 export interface TestDesk {
   desk: Desk;
@@ -33,6 +34,7 @@ export async function makeDesk(store: TestStore, configure?: (c: Config) => void
     },
     async close() {
       await app.close();
+      await stopIntake(desk);
       desk.attribution.close();
       await desk.db.close();
     },

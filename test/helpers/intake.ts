@@ -5,7 +5,7 @@ import { importInventory, csvRows } from '../../src/inventory/import.js';
 import { openDesk, type Desk } from '../../src/desk.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
-import { intakeIdle } from '../../src/intake/ingest.js';
+import { stopIntake } from '../../src/intake/worker.js';
 import type { TestStore } from './stores.js';
 
 export const INVENTORY = 'customer_id,customer_name,customer_email,language,brand,service_id,service_type,resource,valid_from,valid_to\n' +
@@ -46,7 +46,7 @@ export async function openTestDesk(store: TestStore, configure?: (c: Config) => 
   config.smtp.port = 0;
   configure?.(config);
   const desk = await openDesk(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), await store.open());
-  return { ...desk, async close() { await intakeIdle(desk); desk.attribution.close(); await desk.db.close(); } };
+  return { ...desk, async close() { await stopIntake(desk); desk.attribution.close(); await desk.db.close(); } };
 }
 
 const NTP_HEADER = '"timestamp","ip","protocol","port","hostname","tag","asn","geo","region","city","naics","sic","sector","severity","version","stratum","response_size","amplification"\n';

@@ -1,7 +1,8 @@
 // Report intake over HTTP (POST /api/v1/reports) and the operators' view of what came in: one
 // report with its events and quarantine reason, lists by status, raw bytes, refusals.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ingestReport, processReport, type IngestResult } from '../../intake/ingest.js';
+import { processReport, storeReport, type IngestResult } from '../../intake/ingest.js';
+import { intakeWorker } from '../../intake/worker.js';
 import { EventListError, isEventList, readEventList } from '../../intake/event-list.js';
 import { getReport, listRefusals, listReports, reportEvents } from '../../intake/queries.js';
 import { RateLimiter } from '../../intake/rate-limit.js';
@@ -32,6 +33,7 @@ const reportProps = {
   reporter_name: nullable('string'), subject: nullable('string'), forward_consent: nullable('boolean'), language: nullable('string'),
   event_count: { type: 'integer' }, arrivals: { type: 'integer' }, parsed_at: nullable('string'),
   cases: { type: 'array', items: { type: 'string' } },
+  sinks_pending: { type: 'boolean', description: 'events stored, case work not yet done: case numbers still to come' },
   meta: { type: 'object', additionalProperties: true },
 } as const;
 const reportSchema = { type: 'object', properties: reportProps } as const;
@@ -53,6 +55,7 @@ function answer(r: IngestResult) {
 export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   const limits = desk.config.intake;
   const limiter = new RateLimiter(limits.api.rate, limits.api.burst);
+  const worker = intakeWorker(desk);
 
   // Every report body is kept as the exact bytes received (the raw report is evidence), JSON too.
   app.removeContentTypeParser('application/json');
@@ -76,7 +79,10 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
       summary: 'Submit an abuse report',
       description: 'The body is a raw RFC 5322 message (message/rfc822 or text/plain), X-ARF JSON (application/json with xarf_version), '
         + 'a JSON list of flat IntelMQ events (application/json: [{...}] or {"events": [...]}) or a Shadowserver CSV file (text/csv). '
-        + 'The report is stored durably before the answer; the answer says how it was parsed and which cases it reached.',
+        + 'The answer comes once the report is stored durably (status received): it carries the report id and the URL to follow it '
+        + '(GET shows the parser, the events and the case numbers once known). With wait=N the answer waits up to N seconds for '
+        + 'the parse and the cases, and otherwise comes as it stands then.',
+      querystring: { type: 'object', properties: { wait: { type: 'integer', minimum: 0, maximum: 30, default: 0, description: 'seconds to wait for the parse and the case numbers' } } },
       body: { content: Object.fromEntries(RAW_TYPES.map((t) => [t, { schema: { description: `the report as ${t}` } }])) },
       response: { 200: ingestAnswer, 201: ingestAnswer, 400: error, 401: error, 403: error, 413: error, 429: error },
     },
@@ -107,7 +113,14 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
       }
     }
     const p = req.principal!;
-    const r = await ingestReport(desk, body, 'http', { contentType, apiKeyId: p.keyId, apiKeyName: p.name, reporterId: p.reporterId, peer: req.ip });
+    const meta = { contentType, apiKeyId: p.keyId, apiKeyName: p.name, reporterId: p.reporterId, peer: req.ip };
+    let r = await storeReport(desk, body, 'http', meta);
+    // Durable now: the parse, the events and the sinks follow in the intake worker.
+    if (!r.duplicate && r.status === 'received') {
+      worker.add({ reportId: r.reportId, raw: body, channel: 'http', meta });
+      const { wait } = req.query as { wait: number };
+      if (wait) r = { ...(await worker.result(r.reportId, wait * 1000) ?? r), duplicate: false };
+    }
     return reply.code(r.duplicate ? 200 : 201).header('Location', `/api/v1/reports/${r.reportId}`).send(answer(r));
   });
 

@@ -1,0 +1,178 @@
+// The intake worker: parses reports behind their acknowledgement. A channel that answers at the raw
+// commit (HTTP) hands the stored report over with its bytes; the worker parses it, commits its
+// events (group commit: one transaction for the reports parsed together) and runs the sinks. At
+// the start of the desk it is fed from the store: reports still 'received', and reports whose events
+// are stored but whose sinks had not finished (sinks_pending) when the last run stopped.
+import type { Desk } from '../desk.js';
+import type { DeskService } from '../services.js';
+import { intakeIdle, parseAndStore, processReport, reportResult, resumeSinks, type Channel, type IngestResult, type IntakeMeta } from './ingest.js';
+
+export interface StoredReport { reportId: number; raw: Buffer; channel: Channel; meta: IntakeMeta }
+
+/** Reports parsed together: their outcomes share one events commit. */
+const BATCH = 64;
+/** Raw bytes held for queued reports; past this, queued reports are read back from the store. */
+const MAX_HELD = 64 << 20;
+/** A report whose processing keeps failing (the database away) is left for the next start. */
+const MAX_ATTEMPTS = 5;
+/** Reports read from the store per page while recovering. */
+const SCAN_PAGE = 1000;
+
+interface Queued { report?: StoredReport; attempts: number }
+
+export class IntakeWorker {
+  private readonly queue = new Map<number, Queued>();
+  private readonly waiters = new Map<number, Set<(r: IngestResult | null) => void>>();
+  private held = 0;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private pause: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
+  /** While recovering: the report id after which the next page of unfinished reports starts. */
+  private scanAfter: number | null = null;
+  private recovered = 0;
+
+  constructor(private readonly desk: Desk) {}
+
+  /** A report just committed, with its bytes in hand (so that they need not be read back). */
+  add(report: StoredReport): void {
+    if (this.stopped || this.queue.has(report.reportId)) return;
+    const hold = this.held + report.raw.length <= MAX_HELD;
+    if (hold) this.held += report.raw.length;
+    this.queue.set(report.reportId, { report: hold ? report : undefined, attempts: 0 });
+    this.kick();
+  }
+
+  /** Takes up every report the store has unfinished, a page at a time. */
+  recover(): void {
+    this.scanAfter = 0;
+    this.kick();
+  }
+
+  /** The report's outcome once the worker has finished it, or null if that takes longer than `ms`. */
+  result(reportId: number, ms: number): Promise<IngestResult | null> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(reportId);
+      if (!set) this.waiters.set(reportId, set = new Set());
+      const done = (r: IngestResult | null) => { clearTimeout(timer); set!.delete(done); if (!set!.size) this.waiters.delete(reportId); resolve(r); };
+      const timer = setTimeout(() => done(null), ms);
+      set.add(done);
+    });
+  }
+
+  /** Reports waiting (in memory; recovery pages not yet read are not counted). */
+  get backlog(): number { return this.queue.size; }
+
+  /** Resolves when the worker has nothing left to do (or has stopped). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops after the reports in hand; what is queued stays unfinished in the store for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pause) { clearTimeout(this.pause.timer); this.pause.resolve(); }
+    await this.idle();
+    for (const [, set] of this.waiters) for (const w of [...set]) w(null);
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.run()
+      .catch((e) => this.desk.log.error({ err: e }, 'intake worker failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.queue.size || this.scanAfter !== null) this.kick();
+      });
+  }
+
+  private async run(): Promise<void> {
+    let failedRounds = 0;
+    while (!this.stopped) {
+      if (!this.queue.size && this.scanAfter !== null) await this.scan();
+      if (!this.queue.size) break;
+      const batch: [number, Queued][] = [];
+      for (const entry of this.queue) {
+        batch.push(entry);
+        this.queue.delete(entry[0]);
+        if (entry[1].report) this.held -= entry[1].report.raw.length;
+        if (batch.length === BATCH) break;
+      }
+      const outcomes = await Promise.allSettled(batch.map(([id, q]) => this.process(id, q.report)));
+      let failed = 0;
+      outcomes.forEach((o, i) => {
+        const [id, q] = batch[i];
+        if (o.status === 'fulfilled') return this.settle(id, o.value);
+        failed++;
+        if (++q.attempts < MAX_ATTEMPTS && !this.queue.has(id)) this.queue.set(id, { attempts: q.attempts });
+        this.desk.log.error({ err: o.reason, report: id, attempts: q.attempts },
+          q.attempts < MAX_ATTEMPTS ? 'intake worker could not process a report; retrying' : 'intake worker gave up on a report until the next start');
+      });
+      // Everything failing is the database, not the reports: back off instead of spinning.
+      if (failed === batch.length) await this.sleep(Math.min(30_000, 100 * 2 ** ++failedRounds));
+      else failedRounds = 0;
+    }
+  }
+
+  private process(id: number, report: StoredReport | undefined): Promise<IngestResult> {
+    if (report) return parseAndStore(this.desk, { reportId: id, channel: report.channel, replace: false, reparse: false }, report.raw, report.meta);
+    return this.processStored(id);
+  }
+
+  private async processStored(id: number): Promise<IngestResult> {
+    const r = await this.desk.db.query<{ status: string; sinks_pending: boolean }>('SELECT status, sinks_pending FROM reports WHERE id = $1', [id]);
+    const row = r.rows[0];
+    if (!row) throw new Error(`no report ${id}`);
+    if (row.status === 'received') return processReport(this.desk, id);
+    if (row.sinks_pending) return resumeSinks(this.desk, id);
+    return reportResult(this.desk, id);
+  }
+
+  private settle(id: number, r: IngestResult): void {
+    for (const w of [...this.waiters.get(id) ?? []]) w(r);
+  }
+
+  private async scan(): Promise<void> {
+    const r = await this.desk.db.query<{ id: string }>(
+      `SELECT id FROM reports WHERE (status = 'received' OR sinks_pending) AND id > $1 ORDER BY id LIMIT ${SCAN_PAGE}`, [this.scanAfter]);
+    for (const { id } of r.rows) if (!this.queue.has(Number(id))) this.queue.set(Number(id), { attempts: 0 });
+    this.recovered += r.rows.length;
+    if (r.rows.length < SCAN_PAGE) {
+      this.scanAfter = null;
+      if (this.recovered) this.desk.log.info({ reports: this.recovered }, 'finishing reports the last run left unparsed or without their sinks');
+    } else this.scanAfter = Number(r.rows.at(-1)!.id);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.pause = null; resolve(); }, ms);
+      this.pause = { timer, resolve };
+    });
+  }
+}
+
+const workers = new WeakMap<Desk, IntakeWorker>();
+
+/** The desk's intake worker, made on first use. */
+export function intakeWorker(desk: Desk): IntakeWorker {
+  let w = workers.get(desk);
+  if (!w) workers.set(desk, w = new IntakeWorker(desk));
+  return w;
+}
+
+/** Stops the worker (if one runs) after the reports in hand and waits for the commits in flight. */
+export async function stopIntake(desk: Desk): Promise<void> {
+  await workers.get(desk)?.stop();
+  await intakeIdle(desk);
+}
+
+/**
+ * At start, finishes what the last run left (reports stored but not parsed, or parsed without their
+ * sinks done); at stop, lets the reports in hand finish. What is left waits for the next start.
+ */
+export const intakeWorkerService: DeskService = {
+  name: 'intake-worker',
+  async start(desk) {
+    intakeWorker(desk).recover();
+    return { stop: () => stopIntake(desk) };
+  },
+};

@@ -1,0 +1,90 @@
+// The intake worker behind HTTP intake: a desk that stops between committing a report's events and
+// finishing its sinks (case work) must hand those events to the sinks when it starts again, once.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachStore } from './helpers/stores.js';
+import { makeDesk, type TestDesk } from './helpers/desk.js';
+import { loadInventory, mail } from './helpers/intake.js';
+import { storeReport } from '../src/intake/ingest.js';
+import { eventSinks, type EventSink, type SinkContext } from '../src/intake/sinks.js';
+import { intakeWorker, intakeWorkerService } from '../src/intake/worker.js';
+
+forEachStore('intake worker: stopped between the events commit and the sinks', (store) => {
+  const registered = [...eventSinks];
+  after(() => { eventSinks.splice(0, eventSinks.length, ...registered); });
+
+  let reportId = 0;
+  let events = 0;
+  const seen: SinkContext[] = [];
+  const counting: EventSink = async (_desk, stored, ctx) => { if (ctx.report?.id === reportId) seen.push(ctx); assert.ok(stored.length); };
+
+  before(async () => {
+    // The first run: its only sink never returns, as if the process died inside the case work.
+    const first = await makeDesk(store());
+    await loadInventory(first.desk);
+    let reached!: () => void;
+    const inSink = new Promise<void>((r) => { reached = r; });
+    const dies: EventSink = () => { reached(); return new Promise(() => undefined); };
+    eventSinks.splice(0, eventSinks.length, dies);
+    const raw = mail({ id: 'sinks-crash@reporter.example' });
+    const stored = await storeReport(first.desk, raw, 'http', { contentType: 'message/rfc822' });
+    reportId = stored.reportId;
+    intakeWorker(first.desk).add({ reportId, raw, channel: 'http', meta: { contentType: 'message/rfc822' } });
+    await inSink;
+    const row = (await first.desk.db.query<{ status: string; sinks_pending: boolean; event_count: number }>(
+      'SELECT status, sinks_pending, event_count FROM reports WHERE id = $1', [reportId])).rows[0];
+    assert.equal(row.status, 'parsed');
+    assert.equal(row.sinks_pending, true, 'the events are committed with the mark that their sinks are not done');
+    events = row.event_count;
+    assert.ok(events >= 1);
+    // Gone without stopping the worker (it is stuck in the sink): the store is left as a crash leaves it.
+    await first.app.close();
+    first.desk.attribution.close();
+    await first.desk.db.close();
+    eventSinks.splice(0, eventSinks.length, ...registered, counting);
+  });
+
+  let t: TestDesk;
+  after(async () => { await t?.close(); });
+
+  test('the next start hands the stored events to the sinks, marked as a possible second time, and clears the mark', async () => {
+    t = await makeDesk(store());
+    const running = await intakeWorkerService.start(t.desk);
+    await intakeWorker(t.desk).idle();
+    assert.equal(seen.length, 1, 'the sinks ran once for the report');
+    assert.equal(seen[0].reparse, true);
+    const row = (await t.desk.db.query<{ sinks_pending: boolean; cases: string[]; event_count: number }>(
+      'SELECT sinks_pending, cases, event_count FROM reports WHERE id = $1', [reportId])).rows[0];
+    assert.equal(row.sinks_pending, false);
+    assert.equal(row.event_count, events, 'the events were not parsed again');
+    assert.equal(Number((await t.desk.db.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE report_id = $1', [reportId])).rows[0].n), events);
+    assert.ok(row.cases.length >= 1, 'the case sink grouped the events into a case');
+    const linked = (await t.desk.db.query<{ n: string }>('SELECT count(*) AS n FROM case_events WHERE report_id = $1', [reportId])).rows[0];
+    assert.equal(Number(linked.n), events, 'each event joined a case once');
+    await running!.stop();
+  });
+
+  test('a later start finds nothing left to do for it', async () => {
+    await t.close();
+    t = await makeDesk(store());
+    const running = await intakeWorkerService.start(t.desk);
+    await intakeWorker(t.desk).idle();
+    assert.equal(seen.length, 1);
+    await running!.stop();
+    await t.close();
+  });
+
+  test('a report parsed behind the answer is grouped into a case by the worker', async () => {
+    t = await makeDesk(store());
+    const raw = mail({ id: 'worker-case@reporter.example', body: 'SSH brute force from 203.0.113.44.\r\n2026-11-24 09:12:01 sshd[1]: Failed password for root from 203.0.113.44 port 4242 ssh2\r\n' });
+    const stored = await storeReport(t.desk, raw, 'http', {});
+    const worker = intakeWorker(t.desk);
+    const outcome = worker.result(stored.reportId, 60_000);
+    worker.add({ reportId: stored.reportId, raw, channel: 'http', meta: {} });
+    const r = await outcome;
+    assert.equal(r?.status, 'parsed');
+    assert.ok(r!.cases.length >= 1);
+    const row = (await t.desk.db.query<{ sinks_pending: boolean; cases: string[] }>('SELECT sinks_pending, cases FROM reports WHERE id = $1', [stored.reportId])).rows[0];
+    assert.deepEqual(row, { sinks_pending: false, cases: r!.cases });
+  });
+});
