@@ -79,16 +79,28 @@ export function prepareEvent(desk: Desk, raw: Event, reportId: number | null, so
 }
 
 /**
- * Inserts the rows in one statement (the whole batch travels as one JSON parameter, which both
- * drivers pass without per-value encoding) and returns them with their ids, in order.
+ * Inserts the rows in one statement and returns them with their ids, in order. Each column travels
+ * as one array parameter, the events as one text of JSON documents joined by line feeds (which
+ * JSON.stringify never writes), split and cast to jsonb by the database: one parse per value on
+ * either side, which is what makes this several times cheaper than a JSON document of rows taken
+ * apart with ->> (bench/intake-csv.ts).
  */
 export async function insertEvents(tx: Db, rows: EventRow[]): Promise<StoredEvent[]> {
   if (!rows.length) return [];
-  const payload = JSON.stringify(rows.map((r) => [r.reportId, r.source, r.time, r.sourceIp, r.classificationType, r.customerId, r.serviceId, r.attributedTo, r.event]));
   const res = await tx.query<{ id: string }>(
     `INSERT INTO events (report_id, source, time, source_ip, classification_type, customer_id, service_id, attributed_to, event)
-     SELECT (r->>0)::bigint, r->>1, (r->>2)::timestamptz, (r->>3)::inet, r->>4, r->>5, r->>6, r->>7, (r->8)::jsonb
-       FROM json_array_elements($1::json) WITH ORDINALITY AS x(r, n) ORDER BY n
-     RETURNING id`, [payload]);
+     SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::timestamptz[]), unnest($4::inet[]), unnest($5::text[]),
+            unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), string_to_table($9, E'\\n')::jsonb
+     RETURNING id`,
+    [column(rows, (r) => r.reportId), column(rows, (r) => r.source), column(rows, (r) => r.time), column(rows, (r) => r.sourceIp),
+      column(rows, (r) => r.classificationType), column(rows, (r) => r.customerId), column(rows, (r) => r.serviceId),
+      column(rows, (r) => r.attributedTo), rows.map((r) => JSON.stringify(r.event)).join('\n')]);
+  if (res.rows.length !== rows.length) throw new Error(`${rows.length} events sent, ${res.rows.length} stored`);
   return rows.map((r, i) => ({ ...r, id: Number(res.rows[i].id) }));
+}
+
+function column<T>(rows: EventRow[], get: (r: EventRow) => T): T[] {
+  const out = new Array<T>(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = get(rows[i]);
+  return out;
 }
