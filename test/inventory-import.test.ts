@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachStore } from './helpers/stores.js';
 import { importInventory, readInventoryFile, rowsFromText } from '../src/inventory/import.js';
-import { openAttribution } from '../src/attribution/service.js';
+import { loadAssignments, openAttribution } from '../src/attribution/service.js';
 import { parseInventoryDate } from '../src/inventory/time.js';
 
 const HEADER = 'customer_id,customer_name,customer_email,language,brand,service_id,service_type,resource,valid_from,valid_to\n';
@@ -53,6 +53,28 @@ forEachStore('inventory import', (store) => {
       assert.equal(svc.attribute('www.shop-example.jp')?.service_type, 'shared');
       assert.equal(svc.attribute('2001:db8:1:ff::1')?.brand, 'main');
       assert.equal(r.conflictCount, 0, 'the same range held one after the other is no conflict');
+    } finally { await db.close(); }
+  });
+
+  test('the index loads every assignment as imported: holder, resource and validity to the millisecond', async () => {
+    const db = await store().open();
+    try {
+      const rows = GOOD + 'c5,Five,five@five.example,en,main,v6-5,vps,2001:db8:5::10-2001:db8:5::ff,2020-05-01T10:00:00.123Z,2021-01-01T00:00:00.5Z\n';
+      assert.equal((await importInventory(db, readInventoryFile(file('load.csv', rows)), { timezone: tz })).ok, true);
+      const loaded = (await loadAssignments(db)).map((a) => ({ ...a, holder: { ...a.holder } }))
+        .sort((x, y) => x.resource.localeCompare(y.resource) || x.validFrom - y.validFrom);
+      const jst = (d: string) => Date.parse(`${d}T00:00:00+09:00`);
+      assert.deepEqual(loaded, [
+        { holder: { customer_id: 'c2', service_id: 'srv-2', service_type: 'dedicated', brand: 'cloud' }, resource: '192.0.2.0/28', validFrom: jst('2016-01-01'), validTo: jst('2023-01-01') },
+        { holder: { customer_id: 'c3', service_id: 'srv-3', service_type: 'vps', brand: 'cloud' }, resource: '192.0.2.0/28', validFrom: jst('2023-01-10'), validTo: Infinity },
+        { holder: { customer_id: 'c1', service_id: 'vps-1', service_type: 'vps', brand: 'main' }, resource: '2001:db8:1::/48', validFrom: jst('2015-01-01'), validTo: Infinity },
+        { holder: { customer_id: 'c5', service_id: 'v6-5', service_type: 'vps', brand: 'main' }, resource: '2001:db8:5::10-2001:db8:5::ff', validFrom: Date.parse('2020-05-01T10:00:00.123Z'), validTo: Date.parse('2021-01-01T00:00:00.5Z') },
+        { holder: { customer_id: 'c1', service_id: 'vps-1', service_type: 'vps', brand: 'main' }, resource: '203.0.113.0/24', validFrom: jst('2015-01-01'), validTo: Infinity },
+        { holder: { customer_id: 'c4', service_id: 'sh-4', service_type: 'shared', brand: 'main' }, resource: 'shop-example.jp', validFrom: jst('2019-01-01'), validTo: Infinity },
+      ]);
+      // An empty inventory loads as nothing, not as an error.
+      await db.query('DELETE FROM assignments');
+      assert.deepEqual(await loadAssignments(db), []);
     } finally { await db.close(); }
   });
 

@@ -76,19 +76,35 @@ export class NetblockList {
 }
 
 export class NetIndex {
+  /** top16[t] = the first segment starting at or above t << 16 (IPv4 only): narrows every search to one /16. */
+  private readonly top16: Int32Array;
+
   constructor(
     private readonly words: 1 | 4,
     /** Segment start addresses, `words` uint32 each, ascending. */
     private readonly segStart: Uint32Array,
-    /** Segment s covers pool[segOff[s] .. segOff[s + 1]). */
-    private readonly segOff: Int32Array,
-    /** Entry numbers covering each segment, most specific first (then newest first). */
-    private readonly pool: Int32Array,
-    private readonly poolFrom: Float64Array,
-    private readonly poolTo: Float64Array,
-  ) {}
+    /**
+     * The entries covering each segment, most specific first (then newest first), as
+     * (valid from, valid to, entry number) triples. The first one of segment s is head[3s..3s+2]
+     * (from = to = 0 when nothing covers s), so that a lookup usually reads one place after the
+     * search; the others are rest[3k..] for k in restOff[s] .. restOff[s + 1].
+     */
+    private readonly head: Float64Array,
+    private readonly restOff: Int32Array,
+    private readonly rest: Float64Array,
+  ) {
+    this.top16 = new Int32Array(words === 1 ? 65537 : 0);
+    if (words === 1) {
+      let seg = 0;
+      for (let t = 0; t <= 65536; t++) {
+        const base = t * 65536;
+        while (seg < segStart.length && segStart[seg] < base) seg++;
+        this.top16[t] = seg;
+      }
+    }
+  }
 
-  get segments(): number { return this.segOff.length - 1; }
+  get segments(): number { return this.restOff.length - 1; }
 
   /** The entry number holding `addr` at time `at` (ms), or -1. */
   lookup(addr: ArrayLike<number>, at: number): number {
@@ -102,21 +118,27 @@ export class NetIndex {
 
   private pick(s: number, at: number): number {
     if (s < 0) return -1;
-    const end = this.segOff[s + 1];
-    for (let k = this.segOff[s]; k < end; k++) {
-      if (this.poolFrom[k] <= at && at < this.poolTo[k]) return this.pool[k];
+    const head = this.head, h = s * 3;
+    if (head[h] <= at && at < head[h + 1]) return head[h + 2];
+    const rest = this.rest, end = this.restOff[s + 1] * 3;
+    for (let k = this.restOff[s] * 3; k < end; k += 3) {
+      if (rest[k] <= at && at < rest[k + 1]) return rest[k + 2];
     }
     return -1;
   }
 
   private find4(ip: number): number {
-    const a = this.segStart;
-    let lo = 0, hi = a.length - 1, ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a[mid] <= ip) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    // The /16 table narrows the search to the segments starting in ip's /16 plus the one before.
+    const a = this.segStart, top = ip >>> 16;
+    let lo = this.top16[top] - 1, n = this.top16[top + 1] - lo;
+    if (lo < 0) { lo = 0; n--; if (n <= 0 || a[0] > ip) return -1; }
+    // Branch-free halving: lo stays on a segment starting at or below ip.
+    while (n > 1) {
+      const half = n >>> 1;
+      lo = a[lo + half] <= ip ? lo + half : lo;
+      n -= half;
     }
-    return ans;
+    return lo;
   }
 
   private find6(w: ArrayLike<number>): number {
@@ -157,10 +179,11 @@ export function buildNetIndex(list: NetblockList): NetIndexBuild {
   // Bucket entries by the segment where they begin and end (counting sort).
   const byStart = bucket(startSeg, nbu + 1), byEnd = bucket(endSeg, nbu + 1);
 
-  const segStartOut = new Uint32Array(nbu * w);
-  const segOff = new Int32Array(nbu + 1);
-  let pool = new Int32Array(Math.max(16, n * 2));
-  let poolLen = 0, m = 0;
+  // Every boundary starts or ends a range, so each one opens a segment of its own: the segments
+  // are the boundaries, and the sweep writes each one's covering entries straight into head/rest.
+  const head = new Float64Array(nbu * 3), restOff = new Int32Array(nbu + 1);
+  let rest = new Float64Array(Math.max(48, n)), nRest = 0;
+  const put = (to: Float64Array, at: number, e: number) => { to[at] = list.from[e]; to[at + 1] = list.to[e]; to[at + 2] = e; };
   // Ranges covering the current segment, most specific first; usually a handful.
   let active = new Int32Array(16);
   let nActive = 0;
@@ -194,17 +217,14 @@ export function buildNetIndex(list: NetblockList): NetIndexBuild {
       active.copyWithin(pos + 1, pos, nActive++);
       active[pos] = e;
     }
-    // Every boundary starts or ends a range, so each one opens a segment of its own.
-    for (let k = 0; k < w; k++) segStartOut[m * w + k] = bounds[s * w + k];
-    segOff[m++] = poolLen;
-    if (poolLen + nActive > pool.length) { const bigger = new Int32Array((poolLen + nActive) * 2); bigger.set(pool); pool = bigger; }
-    for (let i = 0; i < nActive; i++) pool[poolLen++] = active[i];
+    restOff[s] = nRest;
+    if (nActive === 0) continue; // head stays (0, 0, 0): valid at no time
+    put(head, s * 3, active[0]);
+    if ((nRest + nActive) * 3 > rest.length) { const bigger = new Float64Array((nRest + nActive) * 6); bigger.set(rest); rest = bigger; }
+    for (let i = 1; i < nActive; i++) put(rest, 3 * nRest++, active[i]);
   }
-  segOff[m] = poolLen;
-  // Validity copied beside each pool slot, so that a lookup reads one contiguous stretch.
-  const poolFrom = new Float64Array(poolLen), poolTo = new Float64Array(poolLen);
-  for (let i = 0; i < poolLen; i++) { poolFrom[i] = list.from[pool[i]]; poolTo[i] = list.to[pool[i]]; }
-  const index = new NetIndex(w, segStartOut.slice(0, m * w), segOff.slice(0, m + 1), pool.slice(0, poolLen), poolFrom, poolTo);
+  restOff[nbu] = nRest;
+  const index = new NetIndex(w, bounds, head, restOff, rest.slice(0, nRest * 3));
   return { index, conflicts, conflictCount };
 }
 

@@ -53,32 +53,33 @@ type Format = (input: string, at: number) => string;
  * lookup and one string concatenation per line.
  */
 function formats(index: AttributionIndex): { json: Format; text: Format } {
-  const jsonTail = new Map<number, string>(), textTail = new Map<number, string>();
+  const jsonTail: string[] = [], textTail: string[] = [];
   const NONE = ',"customer_id":null,"service_id":null,"service_type":null,"brand":null}\n';
   return {
     json(input, at) {
       const id = Number.isNaN(at) ? -1 : index.find(input, at);
-      let tail = id < 0 ? NONE : jsonTail.get(id);
+      let tail = id < 0 ? NONE : jsonTail[id];
       if (tail === undefined) {
         const a = index.entry(id);
-        tail = `,"customer_id":${JSON.stringify(a.customer_id)},"service_id":${JSON.stringify(a.service_id)},"service_type":${JSON.stringify(a.service_type)},"brand":${JSON.stringify(a.brand)},"resource":${JSON.stringify(a.resource)}}\n`;
-        jsonTail.set(id, tail);
+        tail = jsonTail[id] = `,"customer_id":${JSON.stringify(a.customer_id)},"service_id":${JSON.stringify(a.service_id)},"service_type":${JSON.stringify(a.service_type)},"brand":${JSON.stringify(a.brand)},"resource":${JSON.stringify(a.resource)}}\n`;
       }
-      return `{"input":${JSON.stringify(input)}${tail}`;
+      // Addresses and names need no escaping; anything else goes through JSON.stringify.
+      return (PLAIN.test(input) ? `{"input":"${input}"` : `{"input":${JSON.stringify(input)}`) + tail;
     },
     text(input, at) {
       const id = Number.isNaN(at) ? -1 : index.find(input, at);
       if (id < 0) return `${input}\t-\n`;
-      let tail = textTail.get(id);
+      let tail = textTail[id];
       if (tail === undefined) {
         const a = index.entry(id);
-        tail = `\t${a.customer_id}\t${a.service_id}\t${a.service_type}\t${a.brand}\t${a.resource}\n`;
-        textTail.set(id, tail);
+        tail = textTail[id] = `\t${a.customer_id}\t${a.service_id}\t${a.service_type}\t${a.brand}\t${a.resource}\n`;
       }
       return input + tail;
     },
   };
 }
+
+const PLAIN = /^[\w.:/@-]*$/;
 
 function stdinLine(raw: string, at: number, fmt: Format): string {
   const l = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
@@ -90,20 +91,20 @@ function stdinLine(raw: string, at: number, fmt: Format): string {
 
 /** Collects output into large writes and honours back-pressure (a pipe to `head` must not buffer without end). */
 class OutputBuffer {
-  private parts: string[] = [];
-  private size = 0;
+  // One growing string: V8 concatenates into a rope and flattens it once at write time, which is
+  // cheaper than an array of line strings and a join.
+  private pending = '';
   /** Set while the stream's buffer is full; the reader waits on it before taking more input. */
   blocked: Promise<void> | null = null;
   constructor(private readonly stream: NodeJS.WriteStream) {}
   write(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > 1 << 16) this.flush();
+    this.pending += s;
+    if (this.pending.length > 1 << 16) this.flush();
   }
   private flush(): void {
-    if (!this.parts.length) return;
-    const data = this.parts.join('');
-    this.parts = []; this.size = 0;
+    if (!this.pending.length) return;
+    const data = this.pending;
+    this.pending = '';
     if (!this.stream.write(data) && !this.blocked) {
       this.blocked = new Promise((r) => this.stream.once('drain', () => { this.blocked = null; r(); }));
     }
