@@ -42,11 +42,9 @@ export function runGuarded(task: () => void, ms: number): boolean {
 export class LineBudget {
   over = 0;
   slowest = 0;
-  private t0 = 0;
   constructor(readonly ms: number) {}
-  start(): void { this.t0 = performance.now(); }
-  stop(): void {
-    const d = performance.now() - this.t0;
+  /** A line took `d` ms. */
+  record(d: number): void {
     if (d > this.slowest) this.slowest = d;
   }
 }

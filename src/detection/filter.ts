@@ -4,7 +4,7 @@
 import { readFilterDefinition, parseFilterSpec, FilterConfigError, type FilterDefinition } from './config.js';
 import { dateDetector, DatePatternError, type DateDetector, type DateMatch } from './dates.js';
 import { localTime, type LocalTime } from './localtime.js';
-import { FailRegex, NON_ASCII, Regex, RegexError, type Groups } from './regex.js';
+import { FailRegex, LiteralDispatch, NON_ASCII, Regex, RegexError, StartDispatch, type Groups } from './regex.js';
 import { yearCentRE, type Clock } from './strptime.js';
 import { enableBacktrackFallback, LineBudget, runGuarded } from './budget.js';
 
@@ -26,6 +26,12 @@ export interface FilterOptions {
   lineBudgetMs?: number;
   /** Lines longer than this run under the budget guard even in process() (default 2000 characters). */
   guardLength?: number;
+  /**
+   * Run only the failregexes a line could match, judged by the strings they require and the
+   * character they start with (default true). false runs every one on every line: the same
+   * results, slower; the tests compare both.
+   */
+  dispatch?: boolean;
 }
 
 /** A failure found in the log: one per matching line, the way fail2ban reports it. */
@@ -73,8 +79,16 @@ export interface Filter {
   /** Processes one log line (without its newline); returns the failures it completes. */
   process(line: string, lineNo: number): Failure[];
   /** Processes consecutive lines, all under the per-line budget; failures in line order. */
-  processLines(lines: readonly string[], firstLineNo: number): Failure[];
+  processLines(lines: readonly string[], firstLineNo: number, hints?: BatchHints): Failure[];
   stats(): FilterStats;
+}
+
+/** What the caller knows of a batch of lines, to spare work. */
+export interface BatchHints {
+  /** No line holds a non-ASCII character (the reader saw the bytes): no test per line. */
+  ascii?: boolean;
+  /** Failures are only counted (in stats()), not returned: no Failure objects are built. */
+  countOnly?: boolean;
 }
 
 export class FilterError extends Error {
@@ -133,6 +147,9 @@ class MlfidCache {
   unset(k: string): void { this.map.delete(k); }
 }
 
+/** No failure (shared, never written to). */
+const NONE: Failure[] = [];
+
 /** Lines per guarded call: a vm call with a timeout costs 0.2-1 ms (a watchdog thread), a line a few microseconds. */
 const CHUNK = 8192;
 
@@ -157,10 +174,20 @@ class FilterEngine implements Filter {
   private lastDate: number | null = null;
   /** The date of the last skipped line, read when needed. */
   private lazyDate: DateMatch | null = null;
-  /** Lines without every literal of some failregex can be skipped (single-line filters). */
-  private readonly prefilter: boolean;
-  /** One scan for the longest literal of each failregex: most skipped lines fail it. */
-  private readonly anyLiteral: RegExp | null;
+  /**
+   * Single-line filters: which failregexes (and early ignoreregexes) a line could match, from
+   * the strings they require; a line with none is done after its date.
+   */
+  private readonly lineDispatch: LiteralDispatch | null;
+  private readonly lineIgnoreDispatch: LiteralDispatch | null;
+  /** The failregexes worth running on a buffer: by its first character, or by the strings they require. */
+  private readonly startDispatch: StartDispatch | null;
+  private readonly failDispatch: LiteralDispatch | null;
+  private readonly allFails: number[];
+  /** ignoreregex runs before the failregexes (fail2ban: when there are fewer of them). */
+  private readonly ignoreFirst: boolean;
+  /** Failures are counted, not built (processLines with countOnly). */
+  private countOnly = false;
   private readonly mlfid = new MlfidCache();
   private readonly budget: LineBudget;
   private readonly guardLength: number;
@@ -187,10 +214,18 @@ class FilterEngine implements Filter {
     this.pref = definition.prefregex ? compile(definition.prefregex, () => new Regex(definition.prefregex!, { useDns })) : null;
     this.fails = definition.failregex.map((r) => compile(r, () => new FailRegex(r, { multiline, useDns, prefRegex: this.pref })));
     this.ignores = definition.ignoreregex.map((r) => compile(r, () => new Regex(r, { useDns })));
-    this.prefilter = this.maxlines === 1 && this.fails.every((fr) => fr.literals.length > 0 && fr.literals.every((l) => !l.includes('\n')));
-    this.anyLiteral = this.prefilter
-      ? new RegExp([...new Set(this.fails.map((fr) => fr.literals[0]))].map((l) => l.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), 'u')
-      : null;
+    this.ignoreFirst = this.ignores.length > 0 && this.ignores.length < this.fails.length - 2;
+    this.allFails = this.fails.map((_, i) => i);
+    const dispatch = opts.dispatch ?? true;
+    const startDispatch = new StartDispatch(this.fails);
+    this.startDispatch = startDispatch.useless || !dispatch ? null : startDispatch;
+    const failDispatch = new LiteralDispatch(this.fails);
+    this.failDispatch = failDispatch.useless || this.startDispatch || !dispatch ? null : failDispatch;
+    // A line holds no line break: strings with one are not looked for in it. After a prefregex
+    // whose content the first character dispatches, the scan costs more than it spares.
+    const lineDispatch = this.maxlines === 1 && dispatch && !(this.pref && this.startDispatch) ? new LiteralDispatch(this.fails, false) : null;
+    this.lineDispatch = lineDispatch && !lineDispatch.useless ? lineDispatch : null;
+    this.lineIgnoreDispatch = this.lineDispatch && this.ignoreFirst ? new LiteralDispatch(this.ignores, false) : null;
     this.combine = this.fails.map((fr) => {
       const own = new Set(fr.keys);
       const keys = [...new Set([...(this.pref?.keys ?? []), ...own])];
@@ -221,31 +256,40 @@ class FilterEngine implements Filter {
   process(line: string, lineNo: number): Failure[] {
     const uni = NON_ASCII.test(line);
     this.warm(uni);
-    if (line.length <= this.guardLength) return this.timed(line, lineNo, uni);
-    let out: Failure[] = [];
-    if (!runGuarded(() => { out = this.timed(line, lineNo, uni); }, this.budget.ms)) this.abandon();
-    return out;
+    this.countOnly = false;
+    let out = NONE;
+    if (line.length <= this.guardLength) out = this.timed(line, lineNo, uni);
+    else if (!runGuarded(() => { out = this.timed(line, lineNo, uni); }, this.budget.ms)) this.abandon();
+    return out === NONE ? [] : out;
   }
 
-  processLines(lines: readonly string[], firstLineNo: number): Failure[] {
+  processLines(lines: readonly string[], firstLineNo: number, hints: BatchHints = {}): Failure[] {
     const out: Failure[] = [];
+    this.countOnly = hints.countOnly === true;
     let i = 0;
     while (i < lines.length) {
       const end = Math.min(lines.length, i + CHUNK);
       // Which lines need the Unicode variants: known before the guarded run, to compile them first.
-      for (let k = i; k < end; k++) {
-        const uni = NON_ASCII.test(lines[k]);
-        this.uniFlags[k - i] = uni ? 1 : 0;
-        if (uni && !this.warmedUnicode) this.warm(true);
+      if (hints.ascii) this.uniFlags.fill(0);
+      else {
+        for (let k = i; k < end; k++) {
+          const uni = NON_ASCII.test(lines[k]);
+          this.uniFlags[k - i] = uni ? 1 : 0;
+          if (uni && !this.warmedUnicode) this.warm(true);
+        }
       }
       this.warm(false);
       const base = i;
-      let lineStart = 0;
+      // One clock reading per line: a line ends where the next one starts.
+      let lineStart = performance.now();
       const done = runGuarded(() => {
         for (; i < end; i++) {
-          lineStart = performance.now();
-          const found = this.timed(lines[i], firstLineNo + i, this.uniFlags[i - base] === 1);
+          this.st.lines++;
+          const found = this.processLine(lines[i], firstLineNo + i, this.uniFlags[i - base] === 1);
           for (let k = 0; k < found.length; k++) out.push(found[k]);
+          const t = performance.now();
+          this.budget.record(t - lineStart);
+          lineStart = t;
         }
       }, this.budget.ms);
       if (done) continue;
@@ -280,16 +324,18 @@ class FilterEngine implements Filter {
 
   private timed(line: string, lineNo: number, uni: boolean): Failure[] {
     this.st.lines++;
-    this.budget.start();
+    const t = performance.now();
     try {
       return this.processLine(line, lineNo, uni);
     } finally {
-      this.budget.stop();
+      this.budget.record(performance.now() - t);
     }
   }
 
   private processLine(line: string, lineNo: number, uni: boolean): Failure[] {
     const now = this.clock.now();
+    /** The failregexes this line could match, when known from the line itself. */
+    let cands: number[] | null = null;
     let tuple: TupleLine;
     let date: number | null = null;
     if (this.journal) {
@@ -303,12 +349,15 @@ class FilterEngine implements Filter {
       const re = tm?.template.re();
       const g1 = tm ? re!.groupByIndex(tm.match, 1) ?? '' : '';
       const s = tm ? re!.group1Start(tm.match) : 0;
-      // No failregex can match a line without their literals; when what is searched is a part
-      // of the line, the line is done, and its date is read only if a later line needs it.
-      if (this.prefilter && (s <= 0 || !g1) && !(this.anyLiteral!.test(line) && this.fails.some((fr) => fr.couldMatch(line)))) {
-        if (g1) this.lazyDate = tm;
-        else if (!tm) this.st.noDate++;
-        return [];
+      // No failregex can match a line without the strings it requires; when what is searched is
+      // a part of the line, the line is done, and its date is read only if a later line needs it.
+      if (this.lineDispatch && (s <= 0 || !g1)) {
+        cands = this.lineDispatch.candidates(line);
+        if (!cands.length && !this.lineIgnoreDispatch?.candidates(line).length) {
+          if (g1) this.lazyDate = tm;
+          else if (!tm) this.st.noDate++;
+          return NONE;
+        }
       }
       if (tm) {
         tuple = [line.slice(0, s), g1, line.slice(s + g1.length)];
@@ -328,7 +377,7 @@ class FilterEngine implements Filter {
         }
       }
     }
-    return this.findFailure(tuple, date, lineNo, uni);
+    return this.findFailure(tuple, date, lineNo, uni, cands);
   }
 
   /** fail2ban's "last date within a minute", reading a date left unread by a skipped line first. */
@@ -354,8 +403,10 @@ class FilterEngine implements Filter {
     return null;
   }
 
-  private findFailure(tuple: TupleLine, date: number | null, lineNo: number, uni: boolean): Failure[] {
-    const out: Failure[] = [];
+  /** `lineCands`: failregexes the line could match (single-line filters): what is searched is part of that line. */
+  private findFailure(tuple: TupleLine, date: number | null, lineNo: number, uni: boolean, lineCands: number[] | null): Failure[] {
+    let out = NONE;
+    let found = 0;
     let org: TupleLine[];
     if (this.maxlines > 1) {
       this.buffer.push(tuple);
@@ -367,7 +418,7 @@ class FilterEngine implements Filter {
     let buf: string | null = this.maxlines > 1 ? tupleBuf(org) : tuple[0] + tuple[2] + '\n';
     // Earlier lines in the buffer decide too: the ASCII variants are only right on ASCII text.
     if (this.maxlines > 1 && !uni) uni = NON_ASCII.test(buf);
-    if (this.ignores.length && this.ignores.length < this.fails.length - 2) {
+    if (this.ignoreFirst) {
       if (this.ignoreLine(buf, org) !== null) { this.st.ignored++; return out; }
     }
     let preGroups: Groups | null = null;
@@ -380,9 +431,23 @@ class FilterEngine implements Filter {
       if (repl) { this.buffer = [['', '', repl]]; buf = null; }
     }
     let matchedLine = false;
-    for (let i = 0; i < this.fails.length; i++) {
+    // Only the failregexes whose required strings are in the buffer run; they run in their order.
+    let cands = lineCands;
+    let next = 0;
+    for (let last = -1; ; ) {
+      if (buf === null) {
+        buf = tupleBuf(this.buffer);
+        if (this.maxlines > 1) cands = null; // lines left out of a buffer join differently
+      }
+      if (cands === null) {
+        cands = this.startDispatch ? this.startDispatch.candidates(buf) : this.failDispatch ? this.failDispatch.candidates(buf) : this.allFails;
+        next = 0;
+        while (next < cands.length && cands[next] <= last) next++;
+      }
+      if (next >= cands.length) break;
+      const i = cands[next++];
+      last = i;
       const fr = this.fails[i];
-      if (buf === null) buf = tupleBuf(this.buffer);
       const m = fr.search(buf, 0, undefined, uni);
       if (!m) continue;
       if (!matchedLine) { matchedLine = true; this.st.matched++; }
@@ -418,10 +483,14 @@ class FilterEngine implements Filter {
       if (fid === undefined || fid === ip) fid = ip;
       else fail.ip = ip;
       if (fail.nofail) continue;
-      out.push(this.toFailure(fail, fid, date, lineNo));
+      found++;
+      if (!this.countOnly) {
+        if (out === NONE) out = [];
+        out.push(this.toFailure(fail, fid, date, lineNo));
+      }
       if (!this.checkAll) break;
     }
-    this.st.failures += out.length;
+    this.st.failures += found;
     return out;
   }
 

@@ -59,6 +59,12 @@ export interface Translated {
   /** Characters every match starts with at the subject's start (`^abc...` without MULTILINE), or ''. */
   anchoredPrefix: string;
   /**
+   * For a pattern anchored at the subject's start (`^...` without MULTILINE): the ASCII characters
+   * a subject can start with for a match; a subject starting with another ASCII character cannot
+   * match (non-ASCII ones are not judged). null when not anchored or when any start is possible.
+   */
+  firstChars: number[] | null;
+  /**
    * With `group1Start`: the JS group capturing everything before group 1, 0 when group 1 starts
    * the match, -1 when group 1 is nested (its start needs the `d` flag).
    */
@@ -798,6 +804,7 @@ export function translate(pattern: string, opts: { multiline?: boolean; ignoreCa
     repeatedCaptures,
     literals: (p.globalFlags & F_I) ? [] : requiredLiterals(root, p.globalFlags),
     anchoredPrefix: (p.globalFlags & (F_I | F_M)) ? '' : anchoredPrefix(root),
+    firstChars: (p.globalFlags & (F_I | F_M)) ? null : anchoredFirstChars(root),
     prefixGroup: prefix > 0 ? a.ctx.jsIndex.get(0)![0] : prefix,
   };
 }
@@ -819,6 +826,84 @@ function anchoredPrefix(root: Node): string {
   };
   take(items.slice(1));
   return out;
+}
+
+/** What can come first in a match of a node: ASCII code bitmap (null: anything) and whether it can match empty. */
+interface First { chars: boolean[] | null; empty: boolean }
+
+const ANY: First = { chars: null, empty: true };
+
+function firstOf(n: Node): First {
+  const set = (codes: Iterable<number>): First => {
+    const chars = new Array<boolean>(128).fill(false);
+    for (const c of codes) if (c < 128) chars[c] = true;
+    return { chars, empty: false };
+  };
+  const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  switch (n.t) {
+    case 'char': return set([n.cp]); // non-ASCII first characters are not judged
+    case 'class': {
+      if (n.neg) return ANY;
+      const codes: number[] = [];
+      for (const it of n.items) {
+        if (it.t === 'sh') {
+          if (it.c === 'd') codes.push(...range(48, 57));
+          else if (it.c === 'w') codes.push(...range(48, 57), ...range(65, 90), ...range(97, 122), 95);
+          else return ANY;
+        } else codes.push(...range(Math.min(it.lo, 128), Math.min(it.hi, 127)));
+      }
+      return set(codes);
+    }
+    case 'sh':
+      if (n.c === 'd') return set(range(48, 57));
+      if (n.c === 'w') return set([...range(48, 57), ...range(65, 90), ...range(97, 122), 95]);
+      return ANY;
+    case 'anchor': return { chars: new Array<boolean>(128).fill(false), empty: true };
+    case 'seq': {
+      const chars = new Array<boolean>(128).fill(false);
+      for (const it of n.items) {
+        const f = firstOf(it);
+        if (!f.chars) return ANY;
+        f.chars.forEach((b, i) => { if (b) chars[i] = true; });
+        if (!f.empty) return { chars, empty: false };
+      }
+      return { chars, empty: true };
+    }
+    case 'alt': {
+      const chars = new Array<boolean>(128).fill(false);
+      let empty = false;
+      for (const a of n.alts) {
+        const f = firstOf(a);
+        if (!f.chars) return ANY;
+        f.chars.forEach((b, i) => { if (b) chars[i] = true; });
+        empty ||= f.empty;
+      }
+      return { chars, empty };
+    }
+    case 'group':
+      // Lookarounds take no character: what follows decides (a superset of what can start).
+      if (n.kind === 'cap' || n.kind === 'nc' || n.kind === 'atomic') return firstOf(n.body);
+      return { chars: new Array<boolean>(128).fill(false), empty: true };
+    case 'quant': {
+      const f = firstOf(n.body);
+      return n.min === 0 ? { chars: f.chars, empty: true } : f;
+    }
+    case 'cond': {
+      const a = firstOf(n.yes), b = firstOf(n.no);
+      if (!a.chars || !b.chars) return ANY;
+      return { chars: a.chars.map((x, i) => x || b.chars![i]), empty: a.empty || b.empty };
+    }
+    // Scoped flags (case, multi-line), backreferences, `.`: not judged.
+    default: return ANY;
+  }
+}
+
+function anchoredFirstChars(root: Node): number[] | null {
+  const items = root.t === 'seq' ? root.items : [root];
+  if (items[0]?.t !== 'anchor' || items[0].c !== '^') return null;
+  const f = firstOf({ t: 'seq', items: items.slice(1) });
+  if (!f.chars || f.empty) return null;
+  return f.chars.flatMap((b, i) => (b ? [i] : []));
 }
 
 /** The runs of characters that every match of n must contain, longest first. */

@@ -76,6 +76,8 @@ export class Regex {
   readonly literals: string[];
   /** Every match starts the subject with it. */
   private readonly prefix: string;
+  /** Anchored at the start: by ASCII code, 1 where a subject starting with it may match (null: not judged). */
+  readonly firstChars: Uint8Array | null;
   private readonly prefixGroup: number;
   private readonly ascii: RegExp;
   private readonly unicodeRe: RegExp;
@@ -124,6 +126,10 @@ export class Regex {
     this.dict = new Function('m', `return {${this.names.map((n, i) => `${JSON.stringify(n)}: ${value(this.indexes[i])}`).join(', ')}};`) as (m: RegExpExecArray) => Groups;
     this.literals = t.literals.slice(0, 4);
     this.prefix = t.anchoredPrefix;
+    if (t.firstChars) {
+      this.firstChars = new Uint8Array(128);
+      for (const c of t.firstChars) this.firstChars[c] = 1;
+    } else this.firstChars = null;
     this.prefixGroup = t.prefixGroup;
     this.linear = !t.needsBacktracking;
     let skip = 0;
@@ -143,12 +149,6 @@ export class Regex {
     return [...new Set([...this.names, ...this.altValues.map(([, n]) => n), ...this.tupleValues.map(([, n]) => n)])];
   }
 
-  /** False when `text` lacks a string every match contains (text must hold the whole subject). */
-  couldMatch(text: string): boolean {
-    for (let i = 0; i < this.literals.length; i++) if (!text.includes(this.literals[i])) return false;
-    return true;
-  }
-
   /** Runs the expression once so that V8 compiles it now (one-byte and two-byte subjects for Unicode). */
   warm(unicode: boolean): void {
     for (const subject of unicode ? ['\u00e9\n', '\u044f\n'] : ['x\n']) {
@@ -162,6 +162,7 @@ export class Regex {
   search(subject: string, pos = 0, endpos?: number, uni = NON_ASCII.test(subject)): RegExpExecArray | null {
     if (endpos !== undefined && endpos < subject.length) subject = subject.slice(0, endpos);
     if (this.prefix && (pos > 0 || !subject.startsWith(this.prefix))) return null;
+    if (this.firstChars && (pos > 0 || this.firstChars[subject.charCodeAt(0)] === 0)) return null;
     for (let i = 0; i < this.literals.length; i++) if (subject.indexOf(this.literals[i], pos) < 0) return null;
     const re = uni ? this.unicodeRe : this.ascii;
     re.lastIndex = pos;
@@ -235,6 +236,101 @@ export class Regex {
   group(m: RegExpExecArray, name: string): string | undefined {
     const i = this.names.indexOf(name);
     return i < 0 ? undefined : pick(m, this.indexes[i]);
+  }
+}
+
+/**
+ * Which expressions of a list could match a subject, judged by the strings each one requires
+ * (Regex.literals): one scan of the subject for the longest required string of every expression
+ * instead of a search per expression. Never leaves out an expression that could match: a subject
+ * lacking one of its required strings cannot match it.
+ */
+export class LiteralDispatch {
+  /** The key strings, longest first, as one alternation (null when no expression has one). */
+  private readonly scan: RegExp | null;
+  /** Per expression: the index of its key string, or -1 (no usable string: always a candidate). */
+  private readonly keyOf: Int32Array;
+  /** Per expression: the strings checked (its key first). */
+  private readonly required: string[][];
+  /** Per key string: the keys it contains as a prefix (itself included), all found where it is. */
+  private readonly implied = new Map<string, number[]>();
+  /** Per key: the scan number that found it last. */
+  private readonly seenAt: Uint32Array;
+  private scanNo = 0;
+  /** The candidates of the last call (reused: read it before the next call). */
+  readonly out: number[] = [];
+
+  /** `allowNewline`: strings holding a line break may be required (the subject has the whole buffer). */
+  constructor(list: readonly Regex[], allowNewline = true) {
+    const keys: string[] = [];
+    this.keyOf = new Int32Array(list.length);
+    this.required = list.map((re) => re.literals.filter((l) => allowNewline || !l.includes('\n')));
+    list.forEach((re, i) => {
+      const key = this.required[i][0];
+      if (key === undefined) { this.keyOf[i] = -1; return; }
+      let k = keys.indexOf(key);
+      if (k < 0) k = keys.push(key) - 1;
+      this.keyOf[i] = k;
+    });
+    this.seenAt = new Uint32Array(keys.length);
+    for (const key of keys) this.implied.set(key, keys.flatMap((other, k) => (key.startsWith(other) ? [k] : [])));
+    // Longest first: where several keys start at one place, the alternation reports the longest,
+    // and every other key found there is a prefix of it.
+    const sorted = [...keys].sort((a, b) => b.length - a.length);
+    this.scan = keys.length ? new RegExp(sorted.map((l) => l.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), 'g') : null;
+  }
+
+  /** True when no expression has a key string: every subject gives every expression. */
+  get useless(): boolean { return this.scan === null; }
+
+  /** Indexes (in list order) of the expressions whose required strings all occur in subject. */
+  candidates(subject: string): number[] {
+    const out = this.out;
+    out.length = 0;
+    const no = ++this.scanNo;
+    const scan = this.scan;
+    if (scan) {
+      scan.lastIndex = 0;
+      for (let m = scan.exec(subject); m !== null; m = scan.exec(subject)) {
+        const ks = this.implied.get(m[0])!;
+        for (let j = 0; j < ks.length; j++) this.seenAt[ks[j]] = no;
+        scan.lastIndex = m.index + 1; // keys may overlap
+      }
+    }
+    const keyOf = this.keyOf;
+    for (let i = 0; i < keyOf.length; i++) {
+      const k = keyOf[i];
+      if (k >= 0) {
+        if (this.seenAt[k] !== no) continue;
+        const req = this.required[i];
+        let all = true;
+        for (let j = 1; j < req.length && all; j++) all = subject.includes(req[j]);
+        if (!all) continue;
+      }
+      out.push(i);
+    }
+    return out;
+  }
+}
+
+/**
+ * Which expressions of a list could match a subject, by its first character: for lists where
+ * expressions are anchored at the start (fail2ban's failregexes after a prefregex mostly are).
+ */
+export class StartDispatch {
+  private readonly byChar: number[][];
+  readonly all: number[];
+  /** True when no expression is judged by its first character. */
+  readonly useless: boolean;
+  constructor(list: readonly Regex[]) {
+    this.all = list.map((_, i) => i);
+    this.byChar = Array.from({ length: 128 }, (_, c) => this.all.filter((i) => !list[i].firstChars || list[i].firstChars![c] === 1));
+    this.useless = list.every((re) => !re.firstChars);
+  }
+  /** Indexes (in list order) of the expressions a subject starting as this one may match. */
+  candidates(subject: string): number[] {
+    const c = subject.charCodeAt(0);
+    return c < 128 ? this.byChar[c] : this.all;
   }
 }
 
