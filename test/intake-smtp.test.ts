@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -105,5 +105,51 @@ forEachStore('intake over SMTP: a real exchange with nodemailer and swaks', (sto
     assert.equal((await sent('retry@reporter.example')).length, 0, 'nothing half-stored');
     const up = await swaks(['--server', `127.0.0.1:${smtp.port}`, '--from', 'a@reporter.example', '--to', 'abuse@desk.example', '--data', `@${file}`]);
     assert.match(up.out, /250 2\.0\.0 stored as report/);
+  });
+});
+
+forEachStore('intake over SMTP with STARTTLS (the desk\'s own certificate)', (store) => {
+  let desk: Awaited<ReturnType<typeof openTestDesk>>;
+  let smtp: SmtpListener;
+  before(async () => {
+    const dir = store().dataDir;
+    // A self-signed certificate made by openssl, as an operator would for a test listener.
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=desk.example',
+      '-keyout', join(dir, 'smtp.key'), '-out', join(dir, 'smtp.crt')], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    desk = await openTestDesk(store(), (c) => { c.smtp.tls_cert = join(dir, 'smtp.crt'); c.smtp.tls_key = join(dir, 'smtp.key'); });
+    smtp = await startSmtp(desk);
+  });
+  after(async () => { await smtp?.stop(); await desk?.close(); });
+
+  test('STARTTLS is offered and used; the report records that it came encrypted', async () => {
+    const file = join(store().dataDir, 'tls.eml');
+    writeFileSync(file, mail({ id: 'tls-1@reporter.example' }));
+    const r = await swaks(['--server', `127.0.0.1:${smtp.port}`, '--tls', '--from', 'a@reporter.example', '--to', 'abuse@desk.example', '--data', `@${file}`]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /250[- ]STARTTLS/);
+    assert.match(r.out, /TLS started/);
+    assert.match(r.out, /250 2\.0\.0 stored as report \d+/);
+    const plain = join(store().dataDir, 'plain.eml');
+    writeFileSync(plain, mail({ id: 'tls-2@reporter.example' }));
+    assert.equal((await swaks(['--server', `127.0.0.1:${smtp.port}`, '--from', 'a@reporter.example', '--to', 'abuse@desk.example', '--data', `@${plain}`])).code, 0);
+    await intakeIdle(desk);
+    const meta = async (id: string) => (await desk.db.query<{ meta: { tls: boolean } }>('SELECT meta FROM reports WHERE message_id = $1', [id])).rows[0]?.meta;
+    assert.equal((await meta('tls-1@reporter.example'))?.tls, true);
+    assert.equal((await meta('tls-2@reporter.example'))?.tls, false);
+  });
+
+  test('without a certificate STARTTLS is not offered; half a TLS setting is refused at start', async () => {
+    // The same desk with other SMTP settings (the embedded store opens once per process).
+    const withTls = (cert: string, key: string) => ({ ...desk, config: { ...desk.config, smtp: { ...desk.config.smtp, tls_cert: cert, tls_key: key } } });
+    const listener = await startSmtp(withTls('', ''));
+    try {
+      const r = await swaks(['--server', `127.0.0.1:${listener.port}`, '--tls', '--from', 'a@reporter.example', '--to', 'abuse@desk.example', '--data', `@${join(store().dataDir, 'tls.eml')}`]);
+      assert.notEqual(r.code, 0);
+      assert.doesNotMatch(r.out, /250[- ]STARTTLS/);
+      assert.doesNotMatch(r.out, /stored as report/);
+    } finally { await listener.stop(); }
+    await assert.rejects(startSmtp(withTls(join(store().dataDir, 'smtp.crt'), '')), /smtp\.tls_cert and smtp\.tls_key go together/);
+    await assert.rejects(startSmtp(withTls(join(store().dataDir, 'smtp.crt'), '/nonexistent/smtp.key')), /smtp\.tls_key: cannot read \/nonexistent\/smtp\.key/);
   });
 });

@@ -28,6 +28,9 @@ export const defaults = {
     name: '',
     /** Most SMTP connections served at once. */
     max_clients: 100,
+    /** PEM certificate chain and private key files; with both set the listener offers STARTTLS. */
+    tls_cert: '',
+    tls_key: '',
   },
   intake: {
     /** Largest report accepted as one message over HTTP or from a file, bytes (feeds are streamed). */

@@ -1,6 +1,7 @@
 // The SMTP listener: reporters (and the provider's own MTA) deliver abuse mail straight to the
 // desk. A message is answered 250 only once its raw bytes are committed; anything that goes wrong
 // before that is a temporary failure (451), so the sending MTA keeps the message and retries.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Desk } from '../desk.js';
@@ -18,19 +19,22 @@ export async function startSmtp(desk: Desk): Promise<SmtpListener> {
   const cfg = desk.config.smtp;
   const accepted = new Set(cfg.addresses.map((a) => a.toLowerCase()));
   const name = cfg.name || hostname();
+  const tls = tlsFiles(cfg.tls_cert, cfg.tls_key);
   const envelopeOf = (s: SMTPServerSession) => ({
     peer: s.remoteAddress, helo: s.hostNameAppearsAs, smtpId: s.id,
     mailFrom: s.envelope.mailFrom ? s.envelope.mailFrom.address : null,
     rcptTo: s.envelope.rcptTo.map((r) => r.address),
+    tls: s.secure,
   });
   const server = new SMTPServer({
     name,
     banner: 'Madoguchi abuse desk',
     size: cfg.max_size,
     maxClients: cfg.max_clients,
-    // No certificate is configured, so no STARTTLS with the library's built-in one; no AUTH either:
+    // STARTTLS only with the desk's own certificate (never the library's built-in one); no AUTH:
     // the listener takes mail for the desk's own addresses only.
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    ...tls,
+    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     authOptional: true,
     logger: false,
     onRcptTo(address, session, cb) {
@@ -71,6 +75,15 @@ export async function startSmtp(desk: Desk): Promise<SmtpListener> {
   const port = (server.server.address() as { port: number }).port;
   desk.log.info({ host: cfg.host, port }, 'smtp listener ready');
   return { server, port, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+function tlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } | null {
+  if (!certFile && !keyFile) return null;
+  if (!certFile || !keyFile) throw new Error('smtp.tls_cert and smtp.tls_key go together: set both, or neither');
+  const read = (what: string, f: string) => {
+    try { return readFileSync(f); } catch (e) { throw new Error(`smtp.${what}: cannot read ${f}: ${(e as Error).message}`); }
+  };
+  return { cert: read('tls_cert', certFile), key: read('tls_key', keyFile) };
 }
 
 export const smtpService: DeskService = {
