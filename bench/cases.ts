@@ -4,8 +4,13 @@
 //     (open-case lookup, new numbers, case updates, event links, audit entries): events per second,
 //  3. times the case list queries an operator runs (filter by state, customer, category; by age;
 //     a deep page by cursor): median and 95th percentile over repeated runs.
-// node dist/bench/cases.js [--cases 1000000] [--events 200000] [--batch 5000] [--store pglite|postgres|both]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// The events are first stored in the `events` table as intake stores them (not timed: that is
+// intake's figure); the run then checks its outcome (every event linked once, the counts on the
+// cases, one audit entry per case touched) and fails loudly if it does not add up.
+// node dist/bench/cases.js [--cases 1000000] [--events 200000] [--batch 5000] [--store pglite|postgres|both] [--keep DIR]
+// --keep DIR seeds once and reuses the seeded database in later runs (each run works on a copy):
+// PGlite's in DIR/pglite-N, PostgreSQL's as the template database bench_cases_N.
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,10 +23,11 @@ import { makeCaseEnv, groupingOptions, type CaseEnv } from '../src/cases/env.js'
 import { groupEvents, type GroupInput } from '../src/cases/grouping.js';
 import { listCases, type CaseFilter, type Viewer } from '../src/cases/cases.js';
 import { classify } from '../src/events/event.js';
+import { insertEvents } from '../src/intake/events-store.js';
 
 const { values: o } = parseArgs({ options: {
   cases: { type: 'string', default: '1000000' }, events: { type: 'string', default: '200000' },
-  batch: { type: 'string', default: '5000' }, store: { type: 'string', default: 'both' },
+  batch: { type: 'string', default: '5000' }, store: { type: 'string', default: 'both' }, keep: { type: 'string' },
 } });
 const N_CASES = Number(o.cases);
 const N_EVENTS = Number(o.events);
@@ -59,6 +65,24 @@ async function seed(db: Db): Promise<void> {
                                   WHEN opened > timestamptz '${NOW.toISOString()}' - interval '60 days' THEN 'resolved' ELSE 'closed' END AS st) s`);
   }
   await db.exec(`INSERT INTO case_counters (year, last) VALUES (2025, ${N_CASES}); ANALYZE cases;`);
+}
+
+/** Stores the stream's events as intake does (reports first: events refer to them) and gives each its id. */
+async function storeEvents(db: Db, stream: GroupInput[]): Promise<void> {
+  const reports = Math.max(...stream.map((s) => s.reportId ?? 0));
+  const r = await db.query<{ id: string }>(
+    `INSERT INTO reports (sha256, size, channel, status) SELECT 'bench' || i, 100, 'smtp', 'parsed' FROM generate_series(1, $1::int) i RETURNING id`, [reports]);
+  const reportIds = r.rows.map((x) => Number(x.id)).sort((a, b) => a - b);
+  for (let i = 0; i < stream.length; i += BATCH) {
+    const part = stream.slice(i, i + BATCH);
+    for (const s of part) s.reportId = reportIds[s.reportId! - 1];
+    const stored = await db.transaction((tx) => insertEvents(tx, part.map((s) => ({
+      reportId: s.reportId!, source: 'report', time: s.time.toISOString(), sourceIp: null, classificationType: null,
+      customerId: s.attribution?.customer_id ?? null, serviceId: s.attribution?.service_id ?? null, attributedTo: null, event: s.event,
+    }))));
+    stored.forEach((e, j) => { part[j].eventId = e.id; });
+  }
+  await db.exec('ANALYZE events; ANALYZE reports');
 }
 
 /** A day of events: most join a case of their group, some open new ones, a few are unattributed. */
@@ -100,58 +124,133 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 
-async function run(kind: 'pglite' | 'postgres'): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bench-cases-'));
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
+const one = async (db: Db, sql: string): Promise<number> => Number((await db.query<{ n: string }>(sql)).rows[0].n);
+
+/** What the grouping left behind: read from the database, not from what groupEvents said. */
+async function outcome(db: Db): Promise<{ cases: number; eventCount: number; links: number; audit: number }> {
+  const [cases, eventCount, links, audit] = await Promise.all([
+    one(db, 'SELECT count(*) AS n FROM cases'), one(db, 'SELECT coalesce(sum(event_count), 0) AS n FROM cases'),
+    one(db, 'SELECT count(*) AS n FROM case_events'), one(db, 'SELECT count(*) AS n FROM audit_log')]);
+  return { cases, eventCount, links, audit };
+}
+
+function check(kind: string, what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`[${kind}] outcome check failed: ${what} is ${got}, expected ${want}`);
+}
+
+/**
+ * A database with N_CASES seeded cases, fresh for this run: seeded now, or (--keep) copied from the
+ * kept seed, seeding that first when it is not there yet. Returns the database and how long seeding took.
+ */
+async function seededDb(kind: 'pglite' | 'postgres', dataDir: string): Promise<{ db: Db; seedS: number | null; /** closes the database and removes this run's copy */ drop: () => Promise<void> }> {
   const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   // Named so that the server processes serving the bench can be found (and their CPU time read).
-  const databaseUrl = kind === 'postgres' ? `${base}${base.includes('?') ? '&' : '?'}application_name=madoguchi-bench` : undefined;
-  const db = await openDb({ dataDir, databaseUrl, schema: databaseUrl ? schema : undefined });
-  try {
+  const named = (url: string) => `${url}${url.includes('?') ? '&' : '?'}application_name=madoguchi-bench`;
+  const fresh = async (db: Db): Promise<number> => { await migrate(db); const t = performance.now(); await seed(db); return (performance.now() - t) / 1000; };
+  if (kind === 'pglite') {
+    if (!o.keep) { const db = await openDb({ dataDir }); return { db, seedS: await fresh(db), drop: () => db.close() }; }
+    const kept = join(o.keep, `pglite-${N_CASES}`);
+    let seedS: number | null = null;
+    if (!existsSync(join(kept, 'seeded'))) {
+      rmSync(kept, { recursive: true, force: true });
+      const db = await openDb({ dataDir: kept });
+      seedS = await fresh(db);
+      await db.close();
+      writeFileSync(join(kept, 'seeded'), `${N_CASES}\n`);
+    }
+    cpSync(join(kept, 'pg'), join(dataDir, 'pg'), { recursive: true });
+    const db = await openDb({ dataDir });
     await migrate(db);
-    let t = performance.now();
-    await seed(db);
-    const seedS = (performance.now() - t) / 1000;
+    return { db, seedS, drop: () => db.close() };
+  }
+  if (!o.keep) {
+    const schema = `bench_${randomBytes(4).toString('hex')}`;
+    const db = await openDb({ dataDir, databaseUrl: named(base), schema });
+    return { db, seedS: await fresh(db), drop: async () => { try { await db.exec(`DROP SCHEMA "${schema}" CASCADE`); } finally { await db.close(); } } };
+  }
+  // A template database copies in seconds, where seeding takes minutes.
+  const url = (name: string) => { const u = new URL(base); u.pathname = `/${name}`; return u.toString(); };
+  const template = `bench_cases_${N_CASES}`;
+  const run = `${template}_run`;
+  const admin = await openDb({ dataDir, databaseUrl: base });
+  let seedS: number | null = null;
+  try {
+    const exists = async (name: string) => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rows.length > 0;
+    if (!(await exists(template))) {
+      await admin.exec(`CREATE DATABASE ${template}`);
+      const db = await openDb({ dataDir, databaseUrl: url(template) });
+      try { seedS = await fresh(db); } catch (e) { await db.close(); await admin.exec(`DROP DATABASE ${template}`); throw e; }
+      await db.exec('CHECKPOINT');
+      await db.close();
+    }
+    await admin.exec(`DROP DATABASE IF EXISTS ${run}`);
+    await admin.exec(`CREATE DATABASE ${run} TEMPLATE ${template}`);
+  } finally { await admin.close(); }
+  const db = await openDb({ dataDir, databaseUrl: named(url(run)) });
+  await migrate(db);
+  return { db, seedS, drop: async () => {
+    await db.close();
+    const a = await openDb({ dataDir, databaseUrl: base });
+    try { await a.exec(`DROP DATABASE IF EXISTS ${run}`); } finally { await a.close(); }
+  } };
+}
+
+async function run(kind: 'pglite' | 'postgres'): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-cases-'));
+  const { db, seedS, drop } = await seededDb(kind, dataDir);
+  try {
     const env: CaseEnv = makeCaseEnv(db, loadConfig({ env: {} }), createLogger('silent'));
-    const count = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM cases')).rows[0].n);
-    const before = await count();
     const stream = events(N_EVENTS);
-    t = performance.now();
+    await storeEvents(db, stream);
+    const before = await outcome(db);
+    check(kind, 'existing cases', before.cases, N_CASES);
+    const t = performance.now();
     const cpu0 = await cpuSeconds(db);
+    let opened = 0;
+    let touched = 0;
     for (let i = 0; i < stream.length; i += BATCH) {
-      await groupEvents(db, stream.slice(i, i + BATCH), groupingOptions(env, new Date(NOW.getTime() + 86400_000)));
+      const grouped = await groupEvents(db, stream.slice(i, i + BATCH), groupingOptions(env, new Date(NOW.getTime() + 86400_000)));
+      opened += grouped.filter((g) => g.created).length;
+      touched += grouped.length;
     }
     const groupS = (performance.now() - t) / 1000;
     const cpuS = await cpuSeconds(db) - cpu0;
-    const after = await count();
-    console.log(`[${kind}] seeded ${before.toLocaleString()} cases in ${seedS.toFixed(1)} s; grouped ${N_EVENTS.toLocaleString()} events in batches of ${BATCH} in ${groupS.toFixed(2)} s wall = ${Math.round(N_EVENTS / groupS).toLocaleString()} events/s; ${cpuS.toFixed(2)} CPU s (bench${kind === 'postgres' ? ' + server backends' : ', database in-process'}) = ${Math.round(N_EVENTS / cpuS).toLocaleString()} events per CPU second (${(after - before).toLocaleString()} new cases, load ${loadavg()[0].toFixed(1)})`);
-
-    const operator: Viewer = { actor: 'bench', roles: ['operator'], customerId: null };
-    const page2 = await listCases(env, operator, { state: ['closed'] }, { limit: 1000 });
-    const queries: [string, CaseFilter, 'oldest' | 'newest', string?][] = [
-      ['state=notified, oldest first', { state: ['notified'] }, 'oldest'],
-      ['state=closed, newest first', { state: ['closed'] }, 'newest'],
-      ['customer=c1234, newest first', { customer_id: 'c1234' }, 'newest'],
-      ['category=rights_infringement, oldest first', { category: 'rights_infringement' }, 'oldest'],
-      ['customer=c77 + state=closed', { customer_id: 'c77', state: ['closed'] }, 'newest'],
-      ['all cases, newest first', {}, 'newest'],
-      ['state=closed, page after 1,000 rows (cursor)', { state: ['closed'] }, 'oldest', page2.next!],
-      ['overdue', { overdue: true }, 'oldest'],
-    ];
-    for (const [name, f, order, after] of queries) {
-      const times: number[] = [];
-      let rows = 0;
-      for (let i = 0; i < 30; i++) {
-        const q0 = performance.now();
-        rows = (await listCases(env, operator, f, { limit: 50, order, after }, new Date(NOW.getTime() + 86400_000))).cases.length;
-        times.push(performance.now() - q0);
-      }
-      console.log(`[${kind}]   list ${name.padEnd(46)} ${rows} rows  median ${percentile(times, 0.5).toFixed(2)} ms  p95 ${percentile(times, 0.95).toFixed(2)} ms`);
-    }
+    const after = await outcome(db);
+    check(kind, 'event links added', after.links - before.links, N_EVENTS);
+    check(kind, 'distinct events linked', await one(db, `SELECT count(DISTINCT event_id) AS n FROM case_events WHERE event_id IS NOT NULL`), N_EVENTS);
+    check(kind, 'events counted on cases', after.eventCount - before.eventCount, N_EVENTS);
+    check(kind, 'cases opened', after.cases - before.cases, opened);
+    check(kind, 'audit entries added (one per case touched per batch)', after.audit - before.audit, touched);
+    console.log(`[${kind}] ${seedS === null ? `reused the kept seed of ${N_CASES.toLocaleString()} cases` : `seeded ${N_CASES.toLocaleString()} cases in ${seedS.toFixed(1)} s`}; grouped ${N_EVENTS.toLocaleString()} events in batches of ${BATCH} in ${groupS.toFixed(2)} s wall = ${Math.round(N_EVENTS / groupS).toLocaleString()} events/s; ${cpuS.toFixed(2)} CPU s (bench${kind === 'postgres' ? ' + server backends' : ', database in-process'}) = ${Math.round(N_EVENTS / cpuS).toLocaleString()} events per CPU second (checked: ${N_EVENTS.toLocaleString()} events linked once each, ${opened.toLocaleString()} new cases, ${touched.toLocaleString()} case updates audited; load ${loadavg()[0].toFixed(1)})`);
+    await listQueries(kind, env);
   } finally {
-    if (databaseUrl) await db.exec(`DROP SCHEMA "${schema}" CASCADE`).catch(() => undefined);
-    await db.close();
+    await drop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function listQueries(kind: string, env: CaseEnv): Promise<void> {
+  const operator: Viewer = { actor: 'bench', roles: ['operator'], customerId: null };
+  const page2 = await listCases(env, operator, { state: ['closed'] }, { limit: 1000 });
+  const queries: [string, CaseFilter, 'oldest' | 'newest', string?][] = [
+    ['state=notified, oldest first', { state: ['notified'] }, 'oldest'],
+    ['state=closed, newest first', { state: ['closed'] }, 'newest'],
+    ['customer=c1234, newest first', { customer_id: 'c1234' }, 'newest'],
+    ['category=rights_infringement, oldest first', { category: 'rights_infringement' }, 'oldest'],
+    ['customer=c77 + state=closed', { customer_id: 'c77', state: ['closed'] }, 'newest'],
+    ['all cases, newest first', {}, 'newest'],
+    ['state=closed, page after 1,000 rows (cursor)', { state: ['closed'] }, 'oldest', page2.next!],
+    ['overdue', { overdue: true }, 'oldest'],
+  ];
+  for (const [name, f, order, after] of queries) {
+    const times: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < 30; i++) {
+      const q0 = performance.now();
+      rows = (await listCases(env, operator, f, { limit: 50, order, after }, new Date(NOW.getTime() + 86400_000))).cases.length;
+      times.push(performance.now() - q0);
+    }
+    console.log(`[${kind}]   list ${name.padEnd(46)} ${rows} rows  median ${percentile(times, 0.5).toFixed(2)} ms  p95 ${percentile(times, 0.95).toFixed(2)} ms`);
   }
 }
 
