@@ -1,12 +1,17 @@
 // Cases fed by intake for real: a report's events reach the case sink, the report learns its case
 // numbers, the reporter is acknowledged once, a reparse does not double the case, and events from
-// no report (a blocklist) open cases too.
+// no report (a blocklist) open cases too. A case link names its stored event instead of copying it;
+// the evidence of a case stays whole when a reparse or anything else deletes those events.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachStore } from './helpers/stores.js';
 import { makeDesk, type TestDesk } from './helpers/desk.js';
 import { seedInventory } from './helpers/cases.js';
 import { ingestEvents, ingestReport, processReport } from '../src/intake/ingest.js';
+import { caseEnv } from '../src/cases/env.js';
+import { SYSTEM } from '../src/cases/cases.js';
+import { viewEvidence } from '../src/cases/evidence.js';
+import { evidenceOf } from '../src/notices/context.js';
 
 forEachStore('cases from intake', (store) => {
   let t: TestDesk;
@@ -75,5 +80,45 @@ forEachStore('cases from intake', (store) => {
     assert.equal(stored.length, 1);
     const c = await t.desk.db.query<{ playbook: string; customer_id: string; state: string }>(`SELECT c.playbook, c.customer_id, c.state FROM cases c JOIN case_events e ON e.case_id = c.id WHERE e.event_id = $1`, [stored[0].id]);
     assert.deepEqual(c.rows[0], { playbook: 'blocklist', customer_id: 'c-en', state: 'new' });
+  });
+
+  const evidence = async (caseId: string) => (await viewEvidence(caseEnv(t.desk), Number(caseId), SYSTEM, { limit: 100 })).events;
+
+  test('a case link names its stored event; a reparse deletes those events and the case keeps its evidence', async () => {
+    const r = await ingestReport(t.desk, mail('m-reparse', 'SSH brute force (password guessing) from 192.0.2.11.\n2026-11-21 09:58:01 192.0.2.11 sshd Failed password for root\n'), 'smtp');
+    assert.equal(r.status, 'parsed', JSON.stringify(r));
+    const c = await t.desk.db.query<{ id: string }>('SELECT DISTINCT case_id AS id FROM case_events WHERE report_id = $1', [r.reportId]);
+    assert.equal(c.rows.length, 1);
+    const caseId = c.rows[0].id;
+    const links = await t.desk.db.query<{ event_id: string; copy: boolean }>(
+      'SELECT l.event_id, l.event IS NOT NULL AS copy FROM case_events l WHERE l.report_id = $1 ORDER BY l.id', [r.reportId]);
+    assert.equal(links.rows.length, r.events);
+    assert.ok(links.rows.every((l) => l.event_id != null && !l.copy), 'links name their events and carry no copy');
+    const stored = await t.desk.db.query<{ id: string; event: Record<string, unknown> }>('SELECT id, event FROM events WHERE report_id = $1 ORDER BY id', [r.reportId]);
+    const shown = (await evidence(caseId)).filter((e) => e.report_id === r.reportId);
+    assert.deepEqual(shown.map((e) => e.event_id), stored.rows.map((e) => Number(e.id)));
+    assert.deepEqual(shown.map((e) => e.event), stored.rows.map((e) => e.event));
+    const forNotice = await evidenceOf(t.desk.db, caseId);
+    assert.deepEqual(forNotice.rows.slice(-shown.length).map((e) => e.event), shown.map((e) => e.event));
+
+    const again = await processReport(t.desk, r.reportId);
+    assert.deepEqual(again.cases, r.cases);
+    const gone = await t.desk.db.query('SELECT 1 FROM events WHERE id = ANY($1::bigint[])', [stored.rows.map((e) => e.id)]);
+    assert.equal(gone.rows.length, 0, 'the reparse replaced the events');
+    const kept = (await evidence(caseId)).filter((e) => e.report_id === r.reportId);
+    assert.deepEqual(kept.map((e) => [e.event_id, e.event]), shown.map((e) => [e.event_id, e.event]), 'the case shows the same events as before the reparse');
+  });
+
+  test('events from no report keep their evidence on the case when deleted; a long raw line is cut as copies were', async () => {
+    const raw = `listed ${'x'.repeat(5000)}`;
+    const stored = await ingestEvents(t.desk, [{ 'source.ip': '198.51.100.20', 'classification.type': 'blacklist', 'classification.taxonomy': 'other', 'feed.name': 'sbl', raw }], 'blocklist:sbl');
+    const link = await t.desk.db.query<{ case_id: string }>('SELECT case_id FROM case_events WHERE event_id = $1 AND event IS NULL', [stored[0].id]);
+    assert.equal(link.rows.length, 1);
+    const before = (await evidence(link.rows[0].case_id)).find((e) => e.event_id === stored[0].id);
+    assert.equal(String(before?.event.raw).length, 4096);
+    assert.deepEqual(before?.event, { ...stored[0].event, raw: raw.slice(0, 4096) });
+    await t.desk.db.query('DELETE FROM events WHERE id = $1', [stored[0].id]);
+    const after = (await evidence(link.rows[0].case_id)).find((e) => e.event_id === stored[0].id);
+    assert.deepEqual(after?.event, before.event);
   });
 });

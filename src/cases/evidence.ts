@@ -14,7 +14,7 @@ export async function viewEvidence(env: CaseEnv, ref: string | number, viewer: V
   const row = await getCase(env, ref, viewer);
   return env.db.transaction(async (tx) => {
     const r = await tx.query<{ id: string; at: Date; event: Record<string, unknown>; report_id: string | null; event_id: string | null; reporter: string | null; channel: string | null; consent: boolean }>(
-      'SELECT id, at, event, report_id, event_id, reporter, channel, consent FROM case_events WHERE case_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      'SELECT id, at, event, report_id, event_id, reporter, channel, consent FROM case_evidence WHERE case_id = $1 AND id > $2 ORDER BY id LIMIT $3',
       [row.id, page.after ?? 0, page.limit + 1]);
     const rows = r.rows.slice(0, page.limit);
     const events = rows.map((e) => ({

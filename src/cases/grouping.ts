@@ -17,6 +17,7 @@ export interface GroupInput {
   attribution: { customer_id: string; service_id: string; service_type?: string | null; brand?: string | null } | null;
   /** When the event happened (time.source, else when it was observed or received). */
   time: Date;
+  /** The event's row in `events`: the case link names it instead of keeping a copy of the event. */
   eventId?: number | null;
   reportId?: number | null;
   /** Who reported it (an e-mail address or a reporter id), for consent and acknowledgements. */
@@ -136,7 +137,8 @@ export interface GroupedCase { id: number; number: string; created: boolean; reo
 // Grouping runs one batch at a time across processes: two batches deciding at once could both
 // open a case for the same group.
 const GROUPING_LOCK = 7243;
-// Raw log lines can be large; a case keeps enough of each to quote in a notice.
+// Raw log lines can be large; a case keeps enough of each to quote in a notice (the SQL function
+// case_event_evidence cuts the events it reads from `events` the same way).
 const MAX_RAW = 4096;
 
 export async function groupEvents(db: Db, inputs: GroupInput[], opts: GroupingOptions): Promise<GroupedCase[]> {
@@ -254,12 +256,16 @@ async function updateCases(tx: Db, updates: CaseUpdate[], now: Date, dueAt: Date
 
 async function insertLinks(tx: Db, inputs: GroupInput[], caseOf: number[], consent: boolean[]): Promise<void> {
   const rows = inputs.map((input, i) => {
-    const raw = input.event.raw;
-    const event = typeof raw === 'string' && raw.length > MAX_RAW ? { ...input.event, raw: raw.slice(0, MAX_RAW) } : input.event;
+    // An event without a row in `events` is kept on its link.
+    let event: GroupInput['event'] | null = null;
+    if (input.eventId == null) {
+      const raw = input.event.raw;
+      event = typeof raw === 'string' && raw.length > MAX_RAW ? { ...input.event, raw: raw.slice(0, MAX_RAW) } : input.event;
+    }
     return [caseOf[i], input.eventId ?? null, input.reportId ?? null, input.time.toISOString(), event, input.reporter ?? null, input.channel ?? null, consent[i]];
   });
   await tx.query(
     `INSERT INTO case_events (case_id, event_id, report_id, at, event, reporter, channel, consent)
-     SELECT (r->>0)::bigint, (r->>1)::bigint, (r->>2)::bigint, (r->>3)::timestamptz, r->4, r->>5, r->>6, (r->>7)::boolean
+     SELECT (r->>0)::bigint, (r->>1)::bigint, (r->>2)::bigint, (r->>3)::timestamptz, nullif(r->4, 'null'::jsonb), r->>5, r->>6, (r->>7)::boolean
        FROM jsonb_array_elements($1::jsonb) AS x(r)`, [JSON.stringify(rows)]);
 }

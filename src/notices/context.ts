@@ -78,7 +78,7 @@ export async function partiesOf(db: Db, row: CaseRow): Promise<NoticeParties> {
 }
 
 export async function evidenceOf(db: Db, caseId: string | number, limit = MAX_ITEMS): Promise<{ rows: EvidenceRow[]; total: number }> {
-  const r = await db.query<EvidenceRow>('SELECT at, event, consent, reporter FROM case_events WHERE case_id = $1 ORDER BY id DESC LIMIT $2', [caseId, limit]);
+  const r = await db.query<EvidenceRow>('SELECT at, event, consent, reporter FROM case_evidence WHERE case_id = $1 ORDER BY id DESC LIMIT $2', [caseId, limit]);
   const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM case_events WHERE case_id = $1', [caseId]);
   return { rows: r.rows.reverse(), total: n.rows[0].n };
 }
