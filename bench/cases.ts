@@ -69,7 +69,7 @@ async function seed(db: Db): Promise<void> {
 
 /** Stores the stream's events as intake does (reports first: events refer to them) and gives each its id. */
 async function storeEvents(db: Db, stream: GroupInput[]): Promise<void> {
-  const reports = Math.max(...stream.map((s) => s.reportId ?? 0));
+  const reports = stream.reduce((n, s) => Math.max(n, s.reportId ?? 0), 0);
   const r = await db.query<{ id: string }>(
     `INSERT INTO reports (sha256, size, channel, status) SELECT 'bench' || i, 100, 'smtp', 'parsed' FROM generate_series(1, $1::int) i RETURNING id`, [reports]);
   const reportIds = r.rows.map((x) => Number(x.id)).sort((a, b) => a - b);
@@ -103,20 +103,30 @@ function events(n: number): GroupInput[] {
   return out;
 }
 
-/** CPU seconds used so far by this process and by the database server processes serving it. */
-async function cpuSeconds(db: Db): Promise<number> {
+/** CPU seconds used so far by this process and by each database server process serving it. */
+async function cpuSeconds(db: Db): Promise<{ own: number; server: Map<number, number> }> {
   const own = process.cpuUsage();
-  let server = 0;
+  const server = new Map<number, number>();
   if (db.kind === 'postgres') {
     const r = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'madoguchi-bench'`);
     for (const { pid } of r.rows) {
       try {
         const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        server += (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+        server.set(pid, (Number(f[11]) + Number(f[12])) / 100); // utime + stime, in clock ticks of 1/100 s
       } catch { /* the backend ended */ }
     }
   }
-  return (own.user + own.system) / 1e6 + server;
+  return { own: (own.user + own.system) / 1e6, server };
+}
+
+/**
+ * CPU seconds between two readings, per server process: the pool closes idle connections, and a
+ * backend gone by the second reading must not subtract what it had used before the first.
+ */
+function cpuBetween(a: Awaited<ReturnType<typeof cpuSeconds>>, b: Awaited<ReturnType<typeof cpuSeconds>>): number {
+  let s = b.own - a.own;
+  for (const [pid, t] of b.server) s += t - (a.server.get(pid) ?? 0);
+  return s;
 }
 
 function percentile(xs: number[], p: number): number {
@@ -214,7 +224,7 @@ async function run(kind: 'pglite' | 'postgres'): Promise<void> {
       touched += grouped.length;
     }
     const groupS = (performance.now() - t) / 1000;
-    const cpuS = await cpuSeconds(db) - cpu0;
+    const cpuS = cpuBetween(cpu0, await cpuSeconds(db));
     const after = await outcome(db);
     check(kind, 'event links added', after.links - before.links, N_EVENTS);
     check(kind, 'distinct events linked', await one(db, `SELECT count(DISTINCT event_id) AS n FROM case_events WHERE event_id IS NOT NULL`), N_EVENTS);

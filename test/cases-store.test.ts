@@ -183,6 +183,15 @@ forEachStore('cases', (store) => {
     assert.deepEqual(r.rows.map((x) => x.consent), [true, false, true, false]);
   });
 
+  test('a case with events cannot be deleted (its links would point nowhere); a case without any can', async () => {
+    const linked = await db.query<{ case_id: string }>('SELECT case_id FROM case_events LIMIT 1');
+    await assert.rejects(db.query('DELETE FROM cases WHERE id = $1', [linked.rows[0].case_id]), /has events and cannot be deleted/);
+    const bare = await db.query<{ id: string }>(`INSERT INTO cases (number, year, seq, state, origin, category, abuse_type, playbook, opened_at, updated_at)
+      VALUES ('X-1', 1999, 1, 'new', 'manual', 'other_illegal', 'other', 'other', now(), now()) RETURNING id`);
+    await db.query('DELETE FROM cases WHERE id = $1', [bare.rows[0].id]);
+    assert.equal((await db.query('SELECT 1 FROM cases WHERE id = $1', [bare.rows[0].id])).rows.length, 0);
+  });
+
   test('the audit trail is append-only, and tampering behind the trigger is found and named', async () => {
     const ok = await verifyAudit(db, 7);
     assert.deepEqual(ok.problems, []);

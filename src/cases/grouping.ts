@@ -161,6 +161,10 @@ export async function groupEvents(db: Db, inputs: GroupInput[], opts: GroupingOp
     const created = await insertCases(tx, plan.creates, opts, now);
     const states = await updateCases(tx, plan.updates, now, new Date(now.getTime() + opts.firstNoticeMs));
 
+    // Links name only cases this transaction has just written (case_events has no foreign key).
+    if (states.size !== plan.updates.length || created.some((c) => !Number.isSafeInteger(c.id))) {
+      throw new Error(`grouping: cases to link were not written (${states.size} of ${plan.updates.length} updated, ${created.length} opened)`);
+    }
     const caseOf: number[] = new Array(inputs.length);
     created.forEach((c, j) => { for (const i of plan.creates[j].members) caseOf[i] = c.id; });
     for (const u of plan.updates) for (const i of u.members) caseOf[i] = u.id;
