@@ -63,7 +63,9 @@ function state(desk: Desk): IntakeState {
   let s = states.get(desk);
   if (!s) {
     s = {
-      reports: new GroupCommit((items) => writeReports(desk, items)),
+      // Embedded: the next batch commits while the last one's WAL is being flushed. A server
+      // flushes for itself: batches on several connections share its WAL flushes.
+      reports: new GroupCommit((items) => writeReports(desk, items), 256, desk.db.kind === 'pglite' ? 2 : 3),
       outcomes: new GroupCommit((items) => writeOutcomes(desk, items)),
     };
     states.set(desk, s);
@@ -314,14 +316,15 @@ async function writeOutcomes(desk: Desk, items: Outcome[]): Promise<(StoredEvent
         forward_consent: p?.forwardConsent ?? null, language: p?.language ?? null, reparse: o.reparse, sinks_pending: o.rows.length > 0,
       };
     });
+    // The id list lets the planner use the primary key (it joins a function's rows by scanning the whole table otherwise).
     const applied = new Set((await tx.query<{ id: string }>(
       `UPDATE reports r SET status = u.status, parser = u.parser, reason = u.reason, event_count = u.event_count,
               reporter_email = u.reporter_email, reporter_name = u.reporter_name, subject = u.subject,
               forward_consent = u.forward_consent, language = u.language, parsed_at = now(), sinks_pending = u.sinks_pending
          FROM json_to_recordset($1::json) AS u(id bigint, status text, parser text, reason text, event_count int,
               reporter_email text, reporter_name text, subject text, forward_consent boolean, language text, reparse boolean, sinks_pending boolean)
-        WHERE r.id = u.id AND (u.reparse OR r.status = 'received')
-        RETURNING r.id`, [JSON.stringify(updates)])).rows.map((r) => Number(r.id)));
+        WHERE r.id = u.id AND r.id = ANY($2::bigint[]) AND (u.reparse OR r.status = 'received')
+        RETURNING r.id`, [JSON.stringify(updates), items.map((o) => o.reportId)])).rows.map((r) => Number(r.id)));
     const live = items.filter((o) => applied.has(o.reportId));
     const replaced = live.filter((o) => o.replace).map((o) => o.reportId);
     if (replaced.length) await tx.query('DELETE FROM events WHERE report_id = ANY($1::bigint[])', [replaced]);

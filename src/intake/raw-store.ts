@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip, gzip } from 'node:zlib';
+import { createGunzip, gunzip, gzip, gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import type { Db } from '../store/db.js';
 
@@ -19,10 +19,14 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Compresses off the main thread (zlib runs on the libuv pool) and cuts the result into chunks. */
+/** Below this, compressing in place costs less than handing the work to the libuv pool. */
+const SYNC_GZIP_MAX = 64 * 1024;
+
+/** Compresses (large input off the main thread, on the libuv pool) and cuts the result into chunks. */
 export async function compressRaw(raw: Buffer): Promise<Buffer[]> {
   // Level 6 (the default) costs about as much as level 1 on mail-sized input and saves a third more.
-  return splitChunks(await gzipAsync(raw));
+  // A 6 KB mail takes ~0.03 ms to compress in place and ~0.1 ms of main-thread time through the pool.
+  return splitChunks(raw.length <= SYNC_GZIP_MAX ? gzipSync(raw) : await gzipAsync(raw));
 }
 
 export function splitChunks(buf: Buffer): Buffer[] {
