@@ -48,9 +48,15 @@ function storableValue(v: unknown): unknown {
   return typeof v === 'string' ? storable(v) : Array.isArray(v) ? v.map(storableValue) : v;
 }
 
+function dirty(v: unknown): boolean {
+  return typeof v === 'string' ? UNSTORABLE.test(v) : Array.isArray(v) && v.some(dirty);
+}
+
 function cleanEvent(e: Event): Event {
-  const dirty = (v: unknown): boolean => typeof v === 'string' ? UNSTORABLE.test(v) : Array.isArray(v) && v.some(dirty);
-  if (!Object.entries(e).some(([k, v]) => UNSTORABLE.test(k) || dirty(v))) return e;
+  // Every event passes here and nearly all are clean: the check allocates nothing.
+  let clean = true;
+  for (const k in e) if (UNSTORABLE.test(k) || dirty(e[k as keyof Event])) { clean = false; break; }
+  if (clean) return e;
   return Object.fromEntries(Object.entries(e).map(([k, v]) => [storable(k), storableValue(v)])) as Event;
 }
 
