@@ -273,6 +273,11 @@ export class DateDetector {
   private lastTemplIdx = 0x7fffffff;
   private firstUnused = 0;
   defaultTz: number | null = null;
+  /**
+   * Lines on which the last template did not give the date and all were tried. Only then do hit
+   * counts, last-use times and distances decide anything (which template wins, the order).
+   */
+  searches = 0;
 
   constructor(yearCent: string) { this.cache = cacheFor(yearCent); }
 
@@ -351,6 +356,7 @@ export class DateDetector {
       }
     }
     if (!match) {
+      this.searches++;
       i = 0;
       for (const s of slots) {
         if (i === ignoreBySearch) { i++; continue; }
@@ -413,6 +419,11 @@ export class DateDetector {
     slots.splice(pos, 0, slot);
     while (this.firstUnused < slots.length && slots[this.firstUnused].hits) this.firstUnused++;
     return pos;
+  }
+
+  /** What the next lines' dates depend on, as text, but for what only a search reads (see `searches`). */
+  carryState(): unknown {
+    return [this.slots.map((s) => s.template.name), this.lastPos, this.lastEndPos, this.lastTemplIdx, this.firstUnused];
   }
 
   /** Epoch seconds of a date found by matchTime, or null. */

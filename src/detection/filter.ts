@@ -81,6 +81,14 @@ export interface Filter {
   /** Processes consecutive lines, all under the per-line budget; failures in line order. */
   processLines(lines: readonly string[], firstLineNo: number, hints?: BatchHints): Failure[];
   stats(): FilterStats;
+  /**
+   * What processing later lines depends on (multi-line buffer, last date, <F-MLFID> state, the
+   * date detector's template order and positions), as text. Two filters with the same carry
+   * state give the same results on the same lines while their date detector does not search all
+   * templates (dateSearches() unchanged): only then do its hit counts matter, which this leaves out.
+   */
+  carryState(): string;
+  dateSearches(): number;
 }
 
 /** What the caller knows of a batch of lines, to spare work. */
@@ -145,6 +153,7 @@ class MlfidCache {
     this.map.set(k, v);
   }
   unset(k: string): void { this.map.delete(k); }
+  entries(): Array<[string, FailData]> { return [...this.map]; }
 }
 
 /** No failure (shared, never written to). */
@@ -251,7 +260,17 @@ class FilterEngine implements Filter {
     this.warm(false);
   }
 
-  stats(): FilterStats { return { ...this.st, overBudget: this.budget.over, slowestLineMs: this.budget.slowest }; }
+  stats(): FilterStats {
+    return { ...this.st, failregexHits: [...this.st.failregexHits], ignoreregexHits: [...this.st.ignoreregexHits], overBudget: this.budget.over, slowestLineMs: this.budget.slowest };
+  }
+
+  carryState(): string {
+    const lazy = this.lazyDate ? [this.lazyDate.template.name, this.lazyDate.match.index, [...this.lazyDate.match]] : null;
+    const state = [this.buffer, this.lastTimeText, this.lastDate, lazy, this.mlfid.entries(), this.dd.carryState()];
+    return JSON.stringify(state, (_k, v: unknown) => (v instanceof Set ? { set: [...v] } : v));
+  }
+
+  dateSearches(): number { return this.dd.searches; }
 
   process(line: string, lineNo: number): Failure[] {
     const uni = NON_ASCII.test(line);

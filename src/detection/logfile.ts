@@ -2,7 +2,7 @@
 // UTF-8 with replacement characters for invalid bytes, `\n` or `\r\n` endings, and a cap on the
 // length of one line (the rest of an oversized line is dropped and counted).
 import { isAscii } from 'node:buffer';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { NON_ASCII } from './regex.js';
 
 /** `ascii`: no line of the batch holds a non-ASCII character. */
@@ -13,10 +13,14 @@ export interface ReadStats { lines: number; truncated: number }
 /** Longest line kept, in characters; fail2ban has no limit, a desk needs one. */
 export const MAX_LINE = 64 * 1024;
 
-export async function* readLogLines(path: string, stats: ReadStats = { lines: 0, truncated: 0 }, batchSize = 8192): AsyncGenerator<LineBatch> {
+/**
+ * The lines of a file in batches. `range`: only the bytes [start, end), both at line starts
+ * (see lineStartAt).
+ */
+export async function* readLogLines(path: string, stats: ReadStats = { lines: 0, truncated: 0 }, batchSize = 8192, range: { start: number; end: number } | null = null): AsyncGenerator<LineBatch> {
   // The decoder is flushed between chunks (below), so it keeps BOMs; the file's first one goes here.
   const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-  let firstChunk = true;
+  let firstChunk = !range || range.start === 0;
   let rest = '';
   let dropping = false;
   let batch: string[] = [];
@@ -27,7 +31,9 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
     batch.push(line);
     stats.lines++;
   };
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+  if (range && range.end <= range.start) return;
+  const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
+  for await (const chunk of stream) {
     const bytes = chunk as Buffer;
     let text: string;
     // Pure ASCII bytes read as Latin-1 give the same text, faster; what the decoder still held
@@ -66,4 +72,23 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
   rest += decoder.decode();
   if (rest && !dropping) push(rest);
   if (batch.length) yield { lines: batch, firstLineNo: first, ascii: batchAscii && !NON_ASCII.test(rest) };
+}
+
+/** The first line start at or after byte `pos` (the file's size when there is none). */
+export function lineStartAt(path: string, pos: number): number {
+  if (pos <= 0) return 0;
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(1 << 16);
+    for (let at = pos - 1; at < size; at += buf.length) {
+      const n = readSync(fd, buf, 0, buf.length, at);
+      const nl = buf.subarray(0, n).indexOf(10);
+      if (nl >= 0) return at + nl + 1;
+      if (n === 0) break;
+    }
+    return size;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,0 +1,150 @@
+// A large log counted by several threads, with the sequential result.
+//
+// The file is cut at line starts into parts, one worker thread each. A worker other than the
+// first starts earlier (a few MiB of warm-up whose results are dropped), so that its filter has
+// built the state a sequential run would have at its part's start: date template, <F-MLFID>
+// merges pending, multi-line buffer. That is checked, not assumed: the previous part's final
+// carry state must equal the state the worker had at its part's start, and its date detector
+// must not have searched all templates inside the part (only then do the hit counts it could
+// not know matter). A part that fails the check is counted again by the first worker, which
+// continues from the true state, and so are all parts after it. The counts are those of one
+// sequential run over the file.
+import { availableParallelism } from 'node:os';
+import { statSync } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { loadFilter, type Filter, type FilterStats } from './filter.js';
+import { lineStartAt, readLogLines, type ReadStats } from './logfile.js';
+
+/** Warm-up read before a part: enough lines for a busy log's state to settle. */
+const WARM_UP = 2 << 20;
+/** Smallest part worth a thread. */
+const MIN_PART = 4 << 20;
+
+export interface PartsOptions { now: number; lineBudgetMs?: number; threads?: number }
+
+export interface PartsResult {
+  stats: FilterStats;
+  read: ReadStats;
+  /** Parts the file was cut into (1: counted by one thread). */
+  parts: number;
+  /** Parts that failed the state check and were counted again. */
+  recounted: number;
+}
+
+interface Job { log: string; spec: string; now: number; lineBudgetMs?: number; warmFrom: number; from: number; to: number }
+interface PartReport { startState: string | null; searched: boolean; stats: FilterStats; read: ReadStats; endState: string }
+
+/** How many parts a file of this size is cut into for `threads` threads. */
+export function partCount(size: number, threads = availableParallelism()): number {
+  return Math.max(1, Math.min(threads, Math.floor(size / MIN_PART)));
+}
+
+/** Counts failures in a log as `madoguchi regex` does without --json, in parts when it is large. */
+export async function countInParts(log: string, spec: string, opts: PartsOptions): Promise<PartsResult> {
+  const size = statSync(log).size;
+  const n = partCount(size, opts.threads);
+  const bounds = [0];
+  for (let k = 1; k < n; k++) {
+    const b = lineStartAt(log, Math.floor((size * k) / n));
+    if (b > bounds[bounds.length - 1] && b < size) bounds.push(b);
+  }
+  bounds.push(size);
+  const parts = bounds.length - 1;
+  const workers = bounds.slice(0, -1).map((from, k) => new PartWorker({
+    log, spec, now: opts.now, lineBudgetMs: opts.lineBudgetMs, from, to: bounds[k + 1],
+    warmFrom: k === 0 ? 0 : lineStartAt(log, Math.max(0, from - WARM_UP)),
+  }));
+  try {
+    const reports = await Promise.all(workers.map((w) => w.next()));
+    let stats = reports[0].stats, read = reports[0].read;
+    let state = reports[0].endState;
+    let recounted = 0;
+    for (let k = 1; k < parts; k++) {
+      const r = reports[k];
+      if (recounted === 0 && r.startState === state && !r.searched) {
+        stats = addStats(stats, r.stats);
+        read = { lines: read.lines + r.read.lines, truncated: read.truncated + r.read.truncated };
+        state = r.endState;
+        continue;
+      }
+      // The first worker holds the true state at this part's start: it counts this part and the rest.
+      const again = await workers[0].next({ from: bounds[k], to: bounds[k + 1] });
+      stats = addStats(stats, again.stats);
+      read = { lines: read.lines + again.read.lines, truncated: read.truncated + again.read.truncated };
+      recounted++;
+    }
+    return { stats, read, parts, recounted };
+  } finally {
+    for (const w of workers) w.close();
+  }
+}
+
+function addStats(a: FilterStats, b: FilterStats): FilterStats {
+  return {
+    lines: a.lines + b.lines, matched: a.matched + b.matched, ignored: a.ignored + b.ignored,
+    failures: a.failures + b.failures, noDate: a.noDate + b.noDate, overBudget: a.overBudget + b.overBudget,
+    slowestLineMs: Math.max(a.slowestLineMs, b.slowestLineMs),
+    failregexHits: a.failregexHits.map((x, i) => x + b.failregexHits[i]),
+    ignoreregexHits: a.ignoreregexHits.map((x, i) => x + b.ignoreregexHits[i]),
+  };
+}
+
+function subStats(a: FilterStats, b: FilterStats): FilterStats {
+  return {
+    lines: a.lines - b.lines, matched: a.matched - b.matched, ignored: a.ignored - b.ignored,
+    failures: a.failures - b.failures, noDate: a.noDate - b.noDate, overBudget: a.overBudget - b.overBudget,
+    slowestLineMs: a.slowestLineMs,
+    failregexHits: a.failregexHits.map((x, i) => x - b.failregexHits[i]),
+    ignoreregexHits: a.ignoreregexHits.map((x, i) => x - b.ignoreregexHits[i]),
+  };
+}
+
+/** One worker thread and its reports, in order. */
+class PartWorker {
+  private readonly worker: Worker;
+  private readonly queue: Array<{ resolve: (r: PartReport) => void; reject: (e: Error) => void }> = [];
+  private failed: Error | null = null;
+  constructor(job: Job) {
+    this.worker = new Worker(new URL(import.meta.url), { workerData: { madoguchiPart: job } });
+    this.worker.on('message', (r: PartReport) => this.queue.shift()?.resolve(r));
+    const fail = (e: Error) => { this.failed = e; for (const q of this.queue.splice(0)) q.reject(e); };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`detection worker exited (${code})`)));
+  }
+  /** The next report; with a range, the worker first counts it, continuing from its state. */
+  next(range?: { from: number; to: number }): Promise<PartReport> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (range) this.worker.postMessage(range);
+    return new Promise((resolve, reject) => this.queue.push({ resolve, reject }));
+  }
+  close(): void {
+    this.worker.removeAllListeners('exit');
+    void this.worker.terminate();
+  }
+}
+
+/** In a worker: warm up, count the part, report; then count further ranges when asked. */
+async function runPart(job: Job): Promise<void> {
+  const filter: Filter = loadFilter(job.spec, { now: () => job.now, lineBudgetMs: job.lineBudgetMs });
+  const count = async (from: number, to: number): Promise<ReadStats> => {
+    const read: ReadStats = { lines: 0, truncated: 0 };
+    // Line numbers only label failures, which are not built here.
+    for await (const b of readLogLines(job.log, read, 8192, { start: from, end: to })) filter.processLines(b.lines, 1, { ascii: b.ascii, countOnly: true });
+    return read;
+  };
+  const report = async (from: number, to: number, startState: string | null): Promise<PartReport> => {
+    const before = filter.stats();
+    const searches = filter.dateSearches();
+    const read = await count(from, to);
+    return { startState, searched: filter.dateSearches() !== searches, stats: subStats(filter.stats(), before), read, endState: filter.carryState() };
+  };
+  if (job.warmFrom < job.from) await count(job.warmFrom, job.from);
+  parentPort!.postMessage(await report(job.from, job.to, job.from > 0 ? filter.carryState() : null));
+  parentPort!.on('message', (range: { from: number; to: number }) => {
+    void report(range.from, range.to, null).then((r) => parentPort!.postMessage(r));
+  });
+}
+
+if (!isMainThread && (workerData as { madoguchiPart?: Job } | null)?.madoguchiPart) {
+  await runPart((workerData as { madoguchiPart: Job }).madoguchiPart);
+}
