@@ -89,7 +89,14 @@ forEachStore('events store: one statement per batch, every column and the jsonb 
     assert.deepEqual(await desk.db.transaction((tx) => insertEvents(tx, [])), []);
     const before = (await desk.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
     const good = prepareEvent(desk, { 'source.ip': '192.0.2.2' }, reportId, 'report', '2026-11-25T00:00:00.000Z');
-    await assert.rejects(desk.db.transaction((tx) => insertEvents(tx, [good, { ...good, reportId: 999_999_999 }])), /foreign key|violates/i);
+    await assert.rejects(desk.db.transaction((tx) => insertEvents(tx, [good, { ...good, reportId: 999_999_999 }])), /report that does not exist/);
     assert.equal((await desk.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n, before);
+  });
+
+  test('a report with events cannot be deleted or renumbered; one without can be deleted', async () => {
+    await assert.rejects(desk.db.query('DELETE FROM reports WHERE id = $1', [reportId]), /has events/);
+    await assert.rejects(desk.db.query('UPDATE reports SET id = id + 1000000 WHERE id = $1', [reportId]), /has events/);
+    const empty = (await desk.db.query<{ id: string }>(`INSERT INTO reports (sha256, size, channel) VALUES ('no-events', 1, 'file') RETURNING id`)).rows[0].id;
+    assert.equal((await desk.db.query('DELETE FROM reports WHERE id = $1', [empty])).affectedRows, 1);
   });
 });

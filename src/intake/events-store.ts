@@ -89,18 +89,23 @@ export function prepareEvent(desk: Desk, raw: Event, reportId: number | null, so
  * as one array parameter, the events as one text of JSON documents joined by line feeds (which
  * JSON.stringify never writes), split and cast to jsonb by the database: one parse per value on
  * either side, which is what makes this several times cheaper than a JSON document of rows taken
- * apart with ->> (bench/intake-csv.ts).
+ * apart with ->> (bench/intake-csv.ts). The batch's reports are looked up and locked once, and
+ * nothing is stored unless all of them exist (migration 015 explains why this is no foreign key).
  */
 export async function insertEvents(tx: Db, rows: EventRow[]): Promise<StoredEvent[]> {
   if (!rows.length) return [];
+  const reports = [...new Set(column(rows, (r) => r.reportId))].filter((id) => id !== null);
   const res = await tx.query<{ id: string }>(
-    `INSERT INTO events (report_id, source, time, source_ip, classification_type, customer_id, service_id, attributed_to, event)
+    `WITH known AS MATERIALIZED (SELECT id FROM reports WHERE id = ANY($10::bigint[]) FOR KEY SHARE)
+     INSERT INTO events (report_id, source, time, source_ip, classification_type, customer_id, service_id, attributed_to, event)
      SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::timestamptz[]), unnest($4::inet[]), unnest($5::text[]),
             unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), string_to_table($9, E'\\n')::jsonb
+      WHERE (SELECT count(*) FROM known) = $11
      RETURNING id`,
     [column(rows, (r) => r.reportId), column(rows, (r) => r.source), column(rows, (r) => r.time), column(rows, (r) => r.sourceIp),
       column(rows, (r) => r.classificationType), column(rows, (r) => r.customerId), column(rows, (r) => r.serviceId),
-      column(rows, (r) => r.attributedTo), rows.map((r) => JSON.stringify(r.event)).join('\n')]);
+      column(rows, (r) => r.attributedTo), rows.map((r) => JSON.stringify(r.event)).join('\n'), reports, reports.length]);
+  if (res.rows.length === 0) throw new Error(`events name a report that does not exist (one of ${reports.join(', ')})`);
   if (res.rows.length !== rows.length) throw new Error(`${rows.length} events sent, ${res.rows.length} stored`);
   return rows.map((r, i) => ({ ...r, id: Number(res.rows[i].id) }));
 }
