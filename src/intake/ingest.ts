@@ -149,13 +149,18 @@ const LIMIT_REASONS = new Set(['too-large', 'mime-depth', 'mime-parts', 'zip', '
 export type Target = Pick<Outcome, 'reportId' | 'channel' | 'replace' | 'reparse'>;
 
 export async function parseAndStore(desk: Desk, target: Target, raw: Buffer, meta: IntakeMeta): Promise<IngestResult> {
+  return finish(desk, await parseOutcome(desk, target, raw, meta));
+}
+
+/** Parses a stored report into its outcome (status, reason, attributed event rows); nothing is written. */
+export async function parseOutcome(desk: Desk, target: Target, raw: Buffer, meta: IntakeMeta): Promise<Outcome> {
   const { reportId } = target;
   const outcome: Outcome = { ...target, status: 'quarantined', parser: null, reason: null, parsed: null, rows: [] };
   try {
     // A customer's answer to a notice belongs to its case, not to a new report about abuse.
     if (!target.reparse && target.channel !== 'http') {
       const caseId = await attachRawReplyIfAny(desk, raw);
-      if (caseId !== null) return finish(desk, { ...outcome, status: 'rejected', parser: 'reply', reason: `a reply to a notice, attached to case ${caseId}` });
+      if (caseId !== null) return { ...outcome, status: 'rejected', parser: 'reply', reason: `a reply to a notice, attached to case ${caseId}` };
     }
     const parsed = await parseStored(desk, raw, meta);
     outcome.parsed = parsed;
@@ -172,7 +177,7 @@ export async function parseAndStore(desk: Desk, target: Target, raw: Buffer, met
     outcome.reason = `parser failed: ${(e as Error)?.message ?? String(e)}`;
     desk.log.warn({ report: reportId, err: e }, 'report quarantined');
   }
-  return finish(desk, outcome);
+  return outcome;
 }
 
 function parseStored(desk: Desk, raw: Buffer, meta: IntakeMeta): Promise<ParsedReport> {
@@ -181,18 +186,27 @@ function parseStored(desk: Desk, raw: Buffer, meta: IntakeMeta): Promise<ParsedR
 
 /** Records how a report's parse ended (status, reason, events) and hands its events to the sinks. */
 export async function finish(desk: Desk, outcome: Outcome): Promise<IngestResult> {
+  const { result, sinks } = await commitOutcome(desk, outcome);
+  if (sinks) result.cases = await sinks();
+  return result;
+}
+
+/**
+ * Commits a report's outcome and its events (group commit). The sinks are left to the caller:
+ * `sinks` runs them and clears the report's sinks_pending mark.
+ */
+export async function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ result: IngestResult; sinks?: () => Promise<string[]> }> {
   const stored = await state(desk).outcomes.submit(outcome);
   if (!stored) {
     desk.log.info({ report: outcome.reportId }, 'report was parsed meanwhile by another worker; this parse is dropped');
-    return reportResult(desk, outcome.reportId);
+    return { result: await reportResult(desk, outcome.reportId) };
   }
-  const p = outcome.parsed;
   const result: IngestResult = {
     reportId: outcome.reportId, duplicate: false, status: outcome.status, reason: outcome.reason, parser: outcome.parser,
     events: outcome.streamed ?? stored.length, cases: [],
   };
-  if (stored.length) result.cases = await handToSinks(desk, stored, sinkContext(outcome, p), true);
-  return result;
+  if (!stored.length) return { result };
+  return { result, sinks: () => handToSinks(desk, stored, sinkContext(outcome, outcome.parsed), true) };
 }
 
 /** A report's outcome as the store has it now. */

@@ -5,7 +5,7 @@
 // are stored but whose sinks had not finished (sinks_pending) when the last run stopped.
 import type { Desk } from '../desk.js';
 import type { DeskService } from '../services.js';
-import { intakeIdle, parseAndStore, processReport, reportResult, resumeSinks, type Channel, type IngestResult, type IntakeMeta } from './ingest.js';
+import { commitOutcome, intakeIdle, parseOutcome, processReport, reportResult, resumeSinks, type Channel, type IngestResult, type IntakeMeta } from './ingest.js';
 
 export interface StoredReport { reportId: number; raw: Buffer; channel: Channel; meta: IntakeMeta }
 
@@ -97,25 +97,39 @@ export class IntakeWorker {
         if (entry[1].report) this.held -= entry[1].report.raw.length;
         if (batch.length === BATCH) break;
       }
+      // Parsed together, so that their outcomes share one commit; then the sinks report by report, so
+      // that the raw commits of reports arriving meanwhile wait for one sink at most, not for all.
       const outcomes = await Promise.allSettled(batch.map(([id, q]) => this.process(id, q.report)));
       let failed = 0;
-      outcomes.forEach((o, i) => {
+      for (const [i, o] of outcomes.entries()) {
         const [id, q] = batch[i];
-        if (o.status === 'fulfilled') return this.settle(id, o.value);
+        if (o.status === 'fulfilled') {
+          const { result, sinks } = o.value;
+          if (sinks) {
+            result.cases = await sinks().catch((e) => { this.desk.log.error({ err: e, report: id }, 'sinks failed; the next start runs them again'); return []; });
+            // The embedded database answers in microtasks: without a turn of the event loop here,
+            // a backlog of sink work would keep new requests (and their raw commits) waiting.
+            await new Promise((r) => setImmediate(r));
+          }
+          this.settle(id, result);
+          continue;
+        }
         failed++;
         if (++q.attempts < MAX_ATTEMPTS && !this.queue.has(id)) this.queue.set(id, { attempts: q.attempts });
         this.desk.log.error({ err: o.reason, report: id, attempts: q.attempts },
           q.attempts < MAX_ATTEMPTS ? 'intake worker could not process a report; retrying' : 'intake worker gave up on a report until the next start');
-      });
+      }
       // Everything failing is the database, not the reports: back off instead of spinning.
       if (failed === batch.length) await this.sleep(Math.min(30_000, 100 * 2 ** ++failedRounds));
-      else failedRounds = 0;
+      else { failedRounds = 0; await new Promise((r) => setImmediate(r)); }
     }
   }
 
-  private process(id: number, report: StoredReport | undefined): Promise<IngestResult> {
-    if (report) return parseAndStore(this.desk, { reportId: id, channel: report.channel, replace: false, reparse: false }, report.raw, report.meta);
-    return this.processStored(id);
+  /** Parses and commits a report; a report read back from the store is finished whole (recovery). */
+  private async process(id: number, report: StoredReport | undefined): Promise<{ result: IngestResult; sinks?: () => Promise<string[]> }> {
+    if (!report) return { result: await this.processStored(id) };
+    const target = { reportId: id, channel: report.channel, replace: false, reparse: false };
+    return commitOutcome(this.desk, await parseOutcome(this.desk, target, report.raw, report.meta));
   }
 
   private async processStored(id: number): Promise<IngestResult> {
