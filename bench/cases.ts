@@ -218,10 +218,13 @@ async function run(kind: 'pglite' | 'postgres'): Promise<void> {
     const cpu0 = await cpuSeconds(db);
     let opened = 0;
     let touched = 0;
+    let entries = 0;
     for (let i = 0; i < stream.length; i += BATCH) {
       const grouped = await groupEvents(db, stream.slice(i, i + BATCH), groupingOptions(env, new Date(NOW.getTime() + 86400_000)));
       opened += grouped.filter((g) => g.created).length;
       touched += grouped.length;
+      // An entry per case opened or reopened, one for the batch's events joining open cases.
+      entries += grouped.filter((g) => g.created || g.reopened).length + (grouped.some((g) => !g.created && !g.reopened) ? 1 : 0);
     }
     const groupS = (performance.now() - t) / 1000;
     const cpuS = cpuBetween(cpu0, await cpuSeconds(db));
@@ -230,8 +233,11 @@ async function run(kind: 'pglite' | 'postgres'): Promise<void> {
     check(kind, 'distinct events linked', await one(db, `SELECT count(DISTINCT event_id) AS n FROM case_events WHERE event_id IS NOT NULL`), N_EVENTS);
     check(kind, 'events counted on cases', after.eventCount - before.eventCount, N_EVENTS);
     check(kind, 'cases opened', after.cases - before.cases, opened);
-    check(kind, 'audit entries added (one per case touched per batch)', after.audit - before.audit, touched);
-    console.log(`[${kind}] ${seedS === null ? `reused the kept seed of ${N_CASES.toLocaleString()} cases` : `seeded ${N_CASES.toLocaleString()} cases in ${seedS.toFixed(1)} s`}; grouped ${N_EVENTS.toLocaleString()} events in batches of ${BATCH} in ${groupS.toFixed(2)} s wall = ${Math.round(N_EVENTS / groupS).toLocaleString()} events/s; ${cpuS.toFixed(2)} CPU s (bench${kind === 'postgres' ? ' + server backends' : ', database in-process'}) = ${Math.round(N_EVENTS / cpuS).toLocaleString()} events per CPU second (checked: ${N_EVENTS.toLocaleString()} events linked once each, ${opened.toLocaleString()} new cases, ${touched.toLocaleString()} case updates audited; load ${loadavg()[0].toFixed(1)})`);
+    check(kind, 'audit entries added', after.audit - before.audit, entries);
+    check(kind, 'events recorded in the audit trail', await one(db, `SELECT coalesce(sum(CASE WHEN action = 'cases.events_added'
+        THEN (SELECT sum(n::int) FROM jsonb_array_elements_text(change->'events') n) ELSE (change->>'events')::int END), 0) AS n
+      FROM audit_log WHERE seq > ${before.audit}`), N_EVENTS);
+    console.log(`[${kind}] ${seedS === null ? `reused the kept seed of ${N_CASES.toLocaleString()} cases` : `seeded ${N_CASES.toLocaleString()} cases in ${seedS.toFixed(1)} s`}; grouped ${N_EVENTS.toLocaleString()} events in batches of ${BATCH} in ${groupS.toFixed(2)} s wall = ${Math.round(N_EVENTS / groupS).toLocaleString()} events/s; ${cpuS.toFixed(2)} CPU s (bench${kind === 'postgres' ? ' + server backends' : ', database in-process'}) = ${Math.round(N_EVENTS / cpuS).toLocaleString()} events per CPU second (checked: ${N_EVENTS.toLocaleString()} events linked once each, ${opened.toLocaleString()} new cases, ${touched.toLocaleString()} case updates in ${entries.toLocaleString()} audit entries; load ${loadavg()[0].toFixed(1)})`);
     await listQueries(kind, env);
   } finally {
     await drop();

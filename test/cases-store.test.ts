@@ -223,4 +223,35 @@ forEachStore('cases', (store) => {
     assert.match(csv, /\ncategory,security_incident,reports,1\n/);
     assert.match(csv, /\nlegal,police_inquiry,requests,1\n/);
   });
+  test('events joining open cases are one audit entry per batch; each case\'s trail shows its part, the chain covers it', async () => {
+    const opened = await groupEvents(db, [
+      input('copyright', ATTR.web1, '2026-11-20T02:00:00Z'), input('copyright', ATTR.vps2, '2026-11-20T02:00:00Z'),
+    ], groupingOptions(env, now));
+    const [a, b] = opened.map((c) => c.id);
+    const head = Number((await db.query<{ seq: string }>('SELECT max(seq) AS seq FROM audit_log')).rows[0].seq);
+    const joined = await groupEvents(db, [
+      input('copyright', ATTR.web1, '2026-11-20T02:10:00Z'), input('copyright', ATTR.web1, '2026-11-20T02:20:00Z'),
+      input('copyright', ATTR.vps2, '2026-11-20T02:30:00Z'),
+    ], groupingOptions(env, now));
+    assert.deepEqual(joined.map((c) => [c.id, c.created]).sort(), [[a, false], [b, false]].sort());
+    const written = await db.query<{ seq: string; case_id: string | null; action: string; change: { cases: number[]; events: number[] }; hash: string }>(
+      'SELECT seq, case_id, action, change, hash FROM audit_log WHERE seq > $1 ORDER BY seq', [head]);
+    assert.equal(written.rows.length, 1, 'one entry for the batch');
+    const entry = written.rows[0];
+    assert.equal(entry.action, 'cases.events_added');
+    assert.equal(entry.case_id, null);
+    const parts = Object.fromEntries(entry.change.cases.map((id, i) => [id, entry.change.events[i]]));
+    assert.deepEqual(parts, { [a]: 2, [b]: 1 });
+    for (const [id, events] of [[a, 2], [b, 1]]) {
+      const trail = await auditOf(db, id);
+      assert.deepEqual(trail.map((e) => e.action), ['case.opened', 'case.events_added']);
+      const part = trail[1];
+      assert.deepEqual([part.seq, part.caseId, part.change, part.batch, part.hash], [Number(entry.seq), id, { events }, { cases: 2 }, entry.hash]);
+    }
+    // Another case's trail does not show the batch.
+    const other = await db.query<{ id: string }>(`SELECT id FROM cases WHERE playbook = 'phishing' LIMIT 1`);
+    assert.ok((await auditOf(db, Number(other.rows[0].id))).every((e) => e.seq !== Number(entry.seq)));
+    // (The tampering test above broke the chain earlier on; nothing after it is wrong.)
+    assert.deepEqual((await verifyAudit(db, 2)).problems.filter((p) => p.seq > head), []);
+  });
 });

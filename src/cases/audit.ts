@@ -11,7 +11,17 @@ export interface AuditInput {
   change: Record<string, unknown>;
 }
 
-export interface AuditEntry extends AuditInput { seq: number; at: Date; prevHash: string; hash: string }
+export interface AuditEntry extends AuditInput {
+  seq: number; at: Date; prevHash: string; hash: string;
+  /**
+   * Set on a case's view of a batch entry (auditOf): the stored entry names this many cases, and
+   * its hash covers all of them; `change` shows this case's part.
+   */
+  batch?: { cases: number };
+}
+
+/** The action of the one entry per grouping batch that records events joining open cases. */
+export const EVENTS_ADDED_BATCH = 'cases.events_added';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -59,9 +69,20 @@ export async function appendAudit(tx: Db, entries: AuditInput[], at = new Date()
     [cols.seq, cols.case_id, cols.actor, cols.action, cols.change, cols.prev, cols.hash, at.toISOString()]);
 }
 
+/** A case's trail: its own entries and its part of the batch entries that name it, in order. */
 export async function auditOf(db: Db, caseId: number): Promise<AuditEntry[]> {
-  const r = await db.query<AuditRow>('SELECT * FROM audit_log WHERE case_id = $1 ORDER BY seq', [caseId]);
-  return r.rows.map(toEntry);
+  const r = await db.query<AuditRow>(
+    `SELECT * FROM audit_log WHERE case_id = $1
+     UNION ALL
+     SELECT * FROM audit_log WHERE action = '${EVENTS_ADDED_BATCH}' AND change->'cases' @> jsonb_build_array($1::bigint)
+     ORDER BY seq`, [caseId]);
+  return r.rows.map((row) => {
+    const e = toEntry(row);
+    if (e.action !== EVENTS_ADDED_BATCH) return e;
+    const cases = e.change.cases as number[];
+    const events = e.change.events as number[];
+    return { ...e, caseId, action: 'case.events_added', change: { events: events[cases.indexOf(caseId)] }, batch: { cases: cases.length } };
+  });
 }
 
 interface AuditRow { seq: string; case_id: string | null; actor: string; at: Date; action: string; change: Record<string, unknown>; prev_hash: string; hash: string }
@@ -73,8 +94,8 @@ const toEntry = (r: AuditRow): AuditEntry => ({
 export interface AuditProblem { seq: number; problem: string }
 export interface AuditReport { entries: number; head: string; problems: AuditProblem[] }
 
-/** Walks the whole chain in pages, so memory stays bounded however long the trail is. */
-export async function verifyAudit(db: Db, pageSize = 5000): Promise<AuditReport> {
+/** Walks the whole chain in pages (small: a batch entry names thousands of cases), so memory stays bounded however long the trail is. */
+export async function verifyAudit(db: Db, pageSize = 500): Promise<AuditReport> {
   const problems: AuditProblem[] = [];
   let prev = GENESIS;
   let expected = 1;

@@ -7,7 +7,7 @@
 // writes cases, links and audit entries in one transaction, a handful of statements per batch.
 import type { Event } from '../events/event.js';
 import type { Db } from '../store/db.js';
-import { appendAudit, type AuditInput } from './audit.js';
+import { appendAudit, EVENTS_ADDED_BATCH, type AuditInput } from './audit.js';
 import { takeNumbers, yearIn, type NumberFormat } from './numbering.js';
 import type { Playbook, PlaybookSet } from './playbooks.js';
 import type { CaseState } from './states.js';
@@ -170,16 +170,14 @@ export async function groupEvents(db: Db, inputs: GroupInput[], opts: GroupingOp
     for (const u of plan.updates) for (const i of u.members) caseOf[i] = u.id;
     await insertLinks(tx, inputs, caseOf, consent);
 
-    const audit: AuditInput[] = [
-      ...plan.creates.map((c, j): AuditInput => ({
-        caseId: created[j].id, actor, action: 'case.opened',
-        change: { number: created[j].number, state: c.state, playbook: c.playbook.id, customer: c.customerId, service: c.serviceId, resource: c.resource, events: c.members.length },
-      })),
-      ...plan.updates.map((u): AuditInput => ({
-        caseId: u.id, actor, action: u.reopen ? 'case.reopened' : 'case.events_added',
-        change: u.reopen ? { events: u.members.length, state: 'new' } : { events: u.members.length },
-      })),
-    ];
+    const audit: AuditInput[] = plan.creates.map((c, j): AuditInput => ({
+      caseId: created[j].id, actor, action: 'case.opened',
+      change: { number: created[j].number, state: c.state, playbook: c.playbook.id, customer: c.customerId, service: c.serviceId, resource: c.resource, events: c.members.length },
+    }));
+    for (const u of plan.updates) if (u.reopen) audit.push({ caseId: u.id, actor, action: 'case.reopened', change: { events: u.members.length, state: 'new' } });
+    // Events joining open cases: one entry for the batch (a case's trail shows its part, see auditOf).
+    const joined = plan.updates.filter((u) => !u.reopen);
+    if (joined.length) audit.push({ caseId: null, actor, action: EVENTS_ADDED_BATCH, change: { cases: joined.map((u) => u.id), events: joined.map((u) => u.members.length) } });
     await appendAudit(tx, audit, now);
     return [
       ...created.map((c, j): GroupedCase => ({ ...c, created: true, reopened: false, state: plan.creates[j].state, inputs: plan.creates[j].members })),

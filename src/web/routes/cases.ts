@@ -229,7 +229,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
     schema: {
       tags: ['cases'], summary: 'The case\'s audit trail: who changed what, when',
       params: refParams,
-      response: { 200: { type: 'object', properties: { entries: { type: 'array', items: { type: 'object', properties: { seq: { type: 'integer' }, actor: { type: 'string' }, at: ts, action: { type: 'string' }, change: { type: 'object', additionalProperties: true }, hash: { type: 'string' } } } } } }, ...errors },
+      response: { 200: { type: 'object', properties: { entries: { type: 'array', items: { type: 'object', properties: { seq: { type: 'integer' }, actor: { type: 'string' }, at: ts, action: { type: 'string' }, change: { type: 'object', additionalProperties: true }, hash: { type: 'string' }, batch: { type: 'object', description: 'On events joining the case: the stored entry is one per grouping batch naming this many cases; its hash covers all of them', properties: { cases: { type: 'integer' } } } } } } } }, ...errors },
     },
   }, async (req) => {
     const row = await getCase(env, (req.params as { ref: string }).ref, viewer(req));
