@@ -1,12 +1,12 @@
 // A large log counted by several threads, with the sequential result.
 //
-// The file is cut at line starts into parts, one worker thread each. A worker other than the
-// first starts earlier (a few MiB of warm-up whose results are dropped), so that its filter has
+// The file is cut at line starts into parts: the calling thread counts the first with the
+// filter it has loaded, a worker thread each of the others. A worker starts earlier (a few MiB of warm-up whose results are dropped), so that its filter has
 // built the state a sequential run would have at its part's start: date template, <F-MLFID>
 // merges pending, multi-line buffer. That is checked, not assumed: the previous part's final
 // carry state must equal the state the worker had at its part's start, and its date detector
 // must not have searched all templates inside the part (only then do the hit counts it could
-// not know matter). A part that fails the check is counted again by the first worker, which
+// not know matter). A part that fails the check is counted again by the calling thread, which
 // continues from the true state, and so are all parts after it. The counts are those of one
 // sequential run over the file.
 import { availableParallelism } from 'node:os';
@@ -39,8 +39,11 @@ export function partCount(size: number, threads = availableParallelism()): numbe
   return Math.max(1, Math.min(threads, Math.floor(size / MIN_PART)));
 }
 
-/** Counts failures in a log as `madoguchi regex` does without --json, in parts when it is large. */
-export async function countInParts(log: string, spec: string, opts: PartsOptions): Promise<PartsResult> {
+/**
+ * Counts failures in a log as `madoguchi regex` does without --json, in parts when it is large.
+ * `filter` (loaded from `spec` with the same options, not used yet) counts the first part.
+ */
+export async function countInParts(log: string, spec: string, filter: Filter, opts: PartsOptions): Promise<PartsResult> {
   const size = statSync(log).size;
   const n = partCount(size, opts.threads);
   const bounds = [0];
@@ -50,12 +53,13 @@ export async function countInParts(log: string, spec: string, opts: PartsOptions
   }
   bounds.push(size);
   const parts = bounds.length - 1;
-  const workers = bounds.slice(0, -1).map((from, k) => new PartWorker({
-    log, spec, now: opts.now, lineBudgetMs: opts.lineBudgetMs, from, to: bounds[k + 1],
-    warmFrom: k === 0 ? 0 : lineStartAt(log, Math.max(0, from - WARM_UP)),
+  const workers = bounds.slice(1, -1).map((from, k) => new PartWorker({
+    log, spec, now: opts.now, lineBudgetMs: opts.lineBudgetMs, from, to: bounds[k + 2],
+    warmFrom: lineStartAt(log, Math.max(0, from - WARM_UP)),
   }));
   try {
-    const reports = await Promise.all(workers.map((w) => w.next()));
+    const first = await countRange(filter, log, bounds[0], bounds[1], null);
+    const reports = [first, ...await Promise.all(workers.map((w) => w.report))];
     let stats = reports[0].stats, read = reports[0].read;
     let state = reports[0].endState;
     let recounted = 0;
@@ -67,8 +71,8 @@ export async function countInParts(log: string, spec: string, opts: PartsOptions
         state = r.endState;
         continue;
       }
-      // The first worker holds the true state at this part's start: it counts this part and the rest.
-      const again = await workers[0].next({ from: bounds[k], to: bounds[k + 1] });
+      // This thread's filter holds the true state at this part's start: it counts this part and the rest.
+      const again = await countRange(filter, log, bounds[k], bounds[k + 1], null);
       stats = addStats(stats, again.stats);
       read = { lines: read.lines + again.read.lines, truncated: read.truncated + again.read.truncated };
       recounted++;
@@ -99,23 +103,19 @@ function subStats(a: FilterStats, b: FilterStats): FilterStats {
   };
 }
 
-/** One worker thread and its reports, in order. */
+/** One worker thread counting one part. */
 class PartWorker {
   private readonly worker: Worker;
-  private readonly queue: Array<{ resolve: (r: PartReport) => void; reject: (e: Error) => void }> = [];
-  private failed: Error | null = null;
+  /** Its report (listened to from the start: it may come before anyone waits for it). */
+  readonly report: Promise<PartReport>;
   constructor(job: Job) {
     this.worker = new Worker(new URL(import.meta.url), { workerData: { madoguchiPart: job } });
-    this.worker.on('message', (r: PartReport) => this.queue.shift()?.resolve(r));
-    const fail = (e: Error) => { this.failed = e; for (const q of this.queue.splice(0)) q.reject(e); };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`detection worker exited (${code})`)));
-  }
-  /** The next report; with a range, the worker first counts it, continuing from its state. */
-  next(range?: { from: number; to: number }): Promise<PartReport> {
-    if (this.failed) return Promise.reject(this.failed);
-    if (range) this.worker.postMessage(range);
-    return new Promise((resolve, reject) => this.queue.push({ resolve, reject }));
+    this.report = new Promise((resolve, reject) => {
+      this.worker.once('message', resolve);
+      this.worker.once('error', reject);
+      this.worker.once('exit', (code) => reject(new Error(`detection worker exited (${code}) before reporting`)));
+    });
+    this.report.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
   }
   close(): void {
     this.worker.removeAllListeners('exit');
@@ -123,26 +123,26 @@ class PartWorker {
   }
 }
 
-/** In a worker: warm up, count the part, report; then count further ranges when asked. */
+async function count(filter: Filter, log: string, from: number, to: number): Promise<ReadStats> {
+  const read: ReadStats = { lines: 0, truncated: 0 };
+  // Line numbers only label failures, which are not built here.
+  for await (const b of readLogLines(log, read, 8192, { start: from, end: to })) filter.processLines(b.lines, 1, { ascii: b.ascii, countOnly: true });
+  return read;
+}
+
+/** Counts [from, to) with a filter, continuing from its state; the counts of that range alone. */
+async function countRange(filter: Filter, log: string, from: number, to: number, startState: string | null): Promise<PartReport> {
+  const before = filter.stats();
+  const searches = filter.dateSearches();
+  const read = await count(filter, log, from, to);
+  return { startState, searched: filter.dateSearches() !== searches, stats: subStats(filter.stats(), before), read, endState: filter.carryState() };
+}
+
+/** In a worker: warm up, count the part, report. */
 async function runPart(job: Job): Promise<void> {
-  const filter: Filter = loadFilter(job.spec, { now: () => job.now, lineBudgetMs: job.lineBudgetMs });
-  const count = async (from: number, to: number): Promise<ReadStats> => {
-    const read: ReadStats = { lines: 0, truncated: 0 };
-    // Line numbers only label failures, which are not built here.
-    for await (const b of readLogLines(job.log, read, 8192, { start: from, end: to })) filter.processLines(b.lines, 1, { ascii: b.ascii, countOnly: true });
-    return read;
-  };
-  const report = async (from: number, to: number, startState: string | null): Promise<PartReport> => {
-    const before = filter.stats();
-    const searches = filter.dateSearches();
-    const read = await count(from, to);
-    return { startState, searched: filter.dateSearches() !== searches, stats: subStats(filter.stats(), before), read, endState: filter.carryState() };
-  };
-  if (job.warmFrom < job.from) await count(job.warmFrom, job.from);
-  parentPort!.postMessage(await report(job.from, job.to, job.from > 0 ? filter.carryState() : null));
-  parentPort!.on('message', (range: { from: number; to: number }) => {
-    void report(range.from, range.to, null).then((r) => parentPort!.postMessage(r));
-  });
+  const filter = loadFilter(job.spec, { now: () => job.now, lineBudgetMs: job.lineBudgetMs });
+  await count(filter, job.log, job.warmFrom, job.from);
+  parentPort!.postMessage(await countRange(filter, job.log, job.from, job.to, filter.carryState()));
 }
 
 if (!isMainThread && (workerData as { madoguchiPart?: Job } | null)?.madoguchiPart) {

@@ -49,7 +49,7 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     }
     const started = performance.now();
     if (!values.json && partCount(statSync(log).size, threads) > 1) {
-      const r = await countInParts(log, spec, { now: n, lineBudgetMs: budget, threads });
+      const r = await countInParts(log, spec, filter, { now: n, lineBudgetMs: budget, threads });
       const how = `Counted in ${r.parts} parts by as many threads; ${r.recounted} recounted by the first (state check)\n`;
       await write(ctx.stdout, summary(log, spec, filter, r.stats, r.read, (performance.now() - started) / 1000) + how);
       return 0;
