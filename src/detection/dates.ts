@@ -152,10 +152,18 @@ export class DatePatternRegex extends DateTemplate {
   /** Consecutive lines mostly share their stamp: the last results, valid for the same "now" and zone. */
   private readonly recent = new Map<string, { now: number; tz: number | null; epoch: number | null }>();
 
+  /** The last result on its own: a comparison instead of a hash for the usual run of equal stamps. */
+  private last: { key: string; now: number; tz: number | null; epoch: number | null } | null = null;
+
   getDate(m: RegExpExecArray, clock: Clock, defaultTz: number | null): number | null {
     const now = clock.now();
+    const last = this.last;
+    if (last !== null && last.key === m[0] && last.now === now && last.tz === defaultTz) return last.epoch;
     const hit = this.recent.get(m[0]);
-    if (hit && hit.now === now && hit.tz === defaultTz) return hit.epoch;
+    if (hit && hit.now === now && hit.tz === defaultTz) {
+      this.last = { key: m[0], ...hit };
+      return hit.epoch;
+    }
     let epoch: number | null;
     try {
       epoch = groupsToEpoch(this.re().groups(m), clock, defaultTz);
@@ -165,6 +173,7 @@ export class DatePatternRegex extends DateTemplate {
     }
     if (this.recent.size >= 64) this.recent.clear();
     this.recent.set(m[0], { now, tz: defaultTz, epoch });
+    this.last = { key: m[0], now, tz: defaultTz, epoch };
     return epoch;
   }
 }
@@ -391,8 +400,10 @@ export class DateDetector {
       slot.lastUsed = Date.now() / 1000;
       slot.distance = distance;
       if (this.firstUnused === i) this.firstUnused++;
-      this.lastPos = [distance, distance > 0 ? line[distance - 1] : '', line[distance] ?? ''];
-      this.lastEndPos = [endpos, line[endpos - 1] ?? '', line.slice(endpos, endpos + 1)];
+      // Written in place: a line each, nothing else holds them.
+      const lp = this.lastPos, le = this.lastEndPos;
+      lp[0] = distance; lp[1] = distance > 0 ? line[distance - 1] : ''; lp[2] = line[distance] ?? '';
+      le[0] = endpos; le[1] = line[endpos - 1] ?? ''; le[2] = line.slice(endpos, endpos + 1);
       if (i && i !== this.lastTemplIdx) i = this.reorder(i);
       this.lastTemplIdx = i;
       return { match, template };

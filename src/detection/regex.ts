@@ -227,8 +227,10 @@ export class Regex {
 
   /** Python's m.start(1); needs the `group1Start` option. */
   group1Start(m: RegExpExecArray): number {
-    const idx = this.numbered[1].find((i) => m[i] !== undefined);
-    if (idx === undefined) return -1;
+    const copies = this.numbered[1];
+    let idx = -1;
+    for (let k = 0; k < copies.length && idx < 0; k++) if (m[copies[k]] !== undefined) idx = copies[k];
+    if (idx < 0) return -1;
     if (this.prefixGroup < 0) return m.indices![idx]![0];
     return this.prefixGroup ? m.index + m[this.prefixGroup]!.length : m.index;
   }
