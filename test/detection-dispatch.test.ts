@@ -93,13 +93,18 @@ test('search() never rejects a subject the expression matches (required strings,
 });
 
 test('LiteralDispatch finds every expression whose strings occur, keys overlapping or nested', () => {
-  const res = ['^Failed publickey for (?P<user>\\S+) from <HOST>', '^Failed \\S+ for .* from <HOST>', 'iled pub(?P<fid>\\w+)', 'foo(?P<fid>\\d+)bar', '(?P<fid>\\d+)']
-    .map((r) => new Regex(r));
-  const d = new LiteralDispatch(res);
-  const brute = (s: string) => res.flatMap((re, i) => (re.literals.every((l) => s.includes(l)) ? [i] : []));
-  for (const s of ['Failed publickey for x from 1.2.3.4', 'Failed password for x from 1.2.3.4', 'xx iled pubkey', 'foo1bar and Failed ', 'nothing', '', 'foofoo1barbar Failed publickey for']) {
-    assert.deepEqual([...d.candidates(s)], brute(s), s);
+  const few = ['^Failed publickey for (?P<user>\\S+) from <HOST>', '^Failed \\S+ for .* from <HOST>', 'iled pub(?P<fid>\\w+)', 'foo(?P<fid>\\d+)bar', '(?P<fid>\\d+)'];
+  // Past a handful of keys the dispatch scans with one expression instead of a search per key.
+  const many = [...few, ...['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'].map((w) => `${w} (?P<fid>\\d+)`)];
+  for (const list of [few, many]) {
+    const res = list.map((r) => new Regex(r));
+    const d = new LiteralDispatch(res);
+    const brute = (s: string) => res.flatMap((re, i) => (re.literals.every((l) => s.includes(l)) ? [i] : []));
+    for (const s of ['Failed publickey for x from 1.2.3.4', 'Failed password for x from 1.2.3.4', 'xx iled pubkey', 'foo1bar and Failed ', 'nothing', '',
+      'foofoo1barbar Failed publickey for', 'betabeta 1 zetaeta 2 Failed publickey for x from', 'epsilon 3 alpha 4 deltagamma 5']) {
+      assert.deepEqual([...d.candidates(s)], brute(s), `${list.length} expressions: ${s}`);
+    }
+    // An expression without a required string is always a candidate.
+    assert.ok(d.candidates('nothing').includes(4));
   }
-  // An expression without a required string is always a candidate.
-  assert.ok(d.candidates('nothing').includes(4));
 });

@@ -247,9 +247,13 @@ export class Regex {
  * instead of a search per expression. Never leaves out an expression that could match: a subject
  * lacking one of its required strings cannot match it.
  */
+const FEW_KEYS = 6;
+
 export class LiteralDispatch {
-  /** The key strings, longest first, as one alternation (null when no expression has one). */
+  /** The key strings, longest first, as one alternation (null when no expression has one or they are few). */
   private readonly scan: RegExp | null;
+  /** A few keys are looked for one by one: cheaper than a scan that builds a match per key found. */
+  private readonly few: string[] | null;
   /** Per expression: the index of its key string, or -1 (no usable string: always a candidate). */
   private readonly keyOf: Int32Array;
   /** Per expression: the strings checked (its key first). */
@@ -279,19 +283,22 @@ export class LiteralDispatch {
     // Longest first: where several keys start at one place, the alternation reports the longest,
     // and every other key found there is a prefix of it.
     const sorted = [...keys].sort((a, b) => b.length - a.length);
-    this.scan = keys.length ? new RegExp(sorted.map((l) => l.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), 'g') : null;
+    this.few = keys.length <= FEW_KEYS ? keys : null;
+    this.scan = keys.length > FEW_KEYS ? new RegExp(sorted.map((l) => l.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), 'g') : null;
   }
 
   /** True when no expression has a key string: every subject gives every expression. */
-  get useless(): boolean { return this.scan === null; }
+  get useless(): boolean { return this.scan === null && !this.few?.length; }
 
   /** Indexes (in list order) of the expressions whose required strings all occur in subject. */
   candidates(subject: string): number[] {
     const out = this.out;
     out.length = 0;
     const no = ++this.scanNo;
-    const scan = this.scan;
-    if (scan) {
+    const scan = this.scan, few = this.few;
+    if (few) {
+      for (let k = 0; k < few.length; k++) if (subject.includes(few[k])) this.seenAt[k] = no;
+    } else if (scan) {
       scan.lastIndex = 0;
       for (let m = scan.exec(subject); m !== null; m = scan.exec(subject)) {
         const ks = this.implied.get(m[0])!;
