@@ -73,7 +73,7 @@ forEachStore('events store: one statement per batch, every column and the jsonb 
 
   test('column values are data too: separators, quotes, backslashes, empty strings and the word NULL', async () => {
     const base = prepareEvent(desk, { 'source.ip': '192.0.2.1' }, null, 'x', '2026-11-25T00:00:00.000Z');
-    const odd = ['NULL', 'null', '', 'a,b', '{c}', '"quoted"', 'back\\slash', 'line\nfeed', 'tab\there', '日本語'];
+    const odd = ['NULL', 'null', '\\N', '', 'a,b', '{c}', '"quoted"', 'back\\slash', 'line\nfeed', 'cr\r\nlf', 'tab\there', '日本語'];
     const rows: EventRow[] = odd.map((v, i) => ({
       ...base, reportId: i % 2 ? reportId : null, source: `blocklist:${v}`, classificationType: v, customerId: v, serviceId: i % 3 ? v : null, attributedTo: v,
       event: { ...base.event, 'extra.value': v } as Event,
@@ -91,6 +91,11 @@ forEachStore('events store: one statement per batch, every column and the jsonb 
     const good = prepareEvent(desk, { 'source.ip': '192.0.2.2' }, reportId, 'report', '2026-11-25T00:00:00.000Z');
     await assert.rejects(desk.db.transaction((tx) => insertEvents(tx, [good, { ...good, reportId: 999_999_999 }])), /report that does not exist/);
     assert.equal((await desk.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n, before);
+    // A value the database refuses half-way through a batch: nothing stored, the connection still usable.
+    await assert.rejects(desk.db.transaction((tx) => insertEvents(tx, [good, { ...good, sourceIp: 'not an address' }])), /inet|invalid/i);
+    assert.equal((await desk.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n, before);
+    const [ok] = await desk.db.transaction((tx) => insertEvents(tx, [good]));
+    assert.equal((await desk.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE id = $1', [ok.id])).rows[0].n, 1);
   });
 
   test('a report with events cannot be deleted or renumbered; one without can be deleted', async () => {

@@ -10,6 +10,11 @@ export interface Db {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
   /** Runs SQL without parameters that may hold several statements (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * COPY into `target` (`table (columns)`, from code, never from input) from `data` in COPY's text
+   * format; returns the number of rows copied. The cheapest way in for large batches of rows.
+   */
+  copyFrom(target: string, data: string): Promise<number>;
   /** Runs fn inside one transaction: all of it commits or none of it does. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -50,6 +55,11 @@ async function openPglite(dataDir: string, opts: OpenOptions): Promise<Db> {
       return { rows: r.rows, affectedRows: r.affectedRows };
     },
     async exec(sql: string) { await q.exec(sql); },
+    async copyFrom(target: string, data: string) {
+      // PGlite reads COPY input from the /dev/blob device, given with the query.
+      const r = await q.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([data]) });
+      return r.affectedRows ?? 0;
+    },
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       // PGlite has one connection; a nested transaction runs inside the outer one.
       if (inTx) return fn(wrap(q, true));
@@ -88,6 +98,11 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Db> {
       return { rows: r.rows as T[], affectedRows: r.rowCount ?? undefined };
     },
     async exec(sql: string) { await (c ?? pool).query(sql); },
+    async copyFrom(target: string, data: string) {
+      if (c) return copyIn(c, `COPY ${target} FROM STDIN`, data);
+      const client = await pool.connect();
+      try { return await copyIn(client, `COPY ${target} FROM STDIN`, data); } finally { client.release(); }
+    },
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       if (c) return fn(wrap(c));
       const client = await pool.connect();
@@ -104,6 +119,36 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Db> {
     async close() { if (!c) await pool.end(); },
   });
   return wrap(null);
+}
+
+/** The parts of node-postgres's connection that COPY FROM STDIN needs (what pg-copy-streams uses). */
+interface PgConnection { query(sql: string): void; sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void }
+
+/**
+ * COPY ... FROM STDIN on a node-postgres client: a "submittable" given to client.query, driven by
+ * the client's protocol callbacks. The data goes out in one piece (a batch is held anyway).
+ */
+function copyIn(client: object, sql: string, data: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let rows = 0;
+    let settled = false;
+    const settle = (e: Error | null) => { if (!settled) { settled = true; if (e) reject(e); else resolve(rows); } };
+    (client as { query(submittable: object): void }).query({
+      submit(connection: PgConnection) { connection.query(sql); },
+      handleCopyInResponse(connection: PgConnection) {
+        connection.sendCopyFromChunk(Buffer.from(data));
+        connection.endCopyFrom();
+      },
+      handleCommandComplete(msg: { text: string }) { rows = Number(msg.text.split(' ').pop()) || 0; },
+      handleError(e: Error) { settle(e); },
+      handleReadyForQuery() { settle(null); },
+      handleRowDescription() { /* COPY FROM returns no rows */ },
+      handleDataRow() { /* idem */ },
+      handleEmptyQuery() { /* idem */ },
+      handlePortalSuspended() { /* idem */ },
+      handleCopyData() { /* idem */ },
+    });
+  });
 }
 
 function ident(name: string): string {
