@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { insertEvents, prepareEvent, storable, type EventRow } from './events-store.js';
 import { GroupCommit } from './group-commit.js';
 import { identify, type ReportIdentity } from './identity.js';
-import { compressRaw, insertChunks, readRaw, streamRaw, syncEmbeddedWal } from './raw-store.js';
+import { compressRaw, readRaw, streamRaw, syncEmbeddedWal } from './raw-store.js';
 import { processFeed } from './feed.js';
 import { runSinks, type SinkContext, type StoredEvent } from './sinks.js';
 import { attachRawReplyIfAny } from '../cases/replies.js';
@@ -268,40 +268,48 @@ function text(s: string | undefined | null, max = 998): string | null {
 
 async function writeReports(desk: Desk, items: PendingReport[]): Promise<IngestResult[]> {
   const started = Date.now();
-  const out = await desk.db.transaction((tx) => insertReports(tx, items));
+  // One statement is one transaction: no BEGIN/COMMIT round trips on the way to the answer.
+  const out = await insertReports(desk.db, items);
   if (desk.db.kind === 'pglite') await syncEmbeddedWal(desk.dataDir, started);
   return out;
 }
 
 /**
- * Inserts report rows and their raw chunks; a report already there (same bytes, or same
- * Message-ID and body) is counted as another arrival of it instead.
+ * Inserts report rows and their raw chunks in one statement (the batch travels as one JSON
+ * parameter, chunks in base64); a report already there (same bytes, or same Message-ID and body)
+ * is counted as another arrival of it instead.
  */
 export async function insertReports(tx: Db, items: PendingReport[]): Promise<IngestResult[]> {
-  const params: unknown[] = [];
-  const values = items.map((it) => {
+  const first = new Set<string>();
+  const payload = JSON.stringify(items.map((it) => {
     const { contentType, ...rest } = it.meta;
-    params.push(it.identity.sha256, it.size, it.channel, text(contentType, 200), text(it.identity.messageId), it.identity.bodySha256, storable(JSON.stringify(rest)));
-    const b = params.length - 7;
-    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}::jsonb)`;
-  });
+    // A second copy in the same batch brings no bytes: it can only be a duplicate.
+    const chunks = first.has(it.identity.sha256) ? [] : it.chunks.map((c) => c.toString('base64'));
+    first.add(it.identity.sha256);
+    return [it.identity.sha256, it.size, it.channel, text(contentType, 200), text(it.identity.messageId), it.identity.bodySha256, storable(JSON.stringify(rest)), chunks];
+  }));
   const ins = await tx.query<{ id: string; sha256: string }>(
-    `INSERT INTO reports (sha256, size, channel, content_type, message_id, body_sha256, meta) VALUES ${values.join(', ')}
-     ON CONFLICT DO NOTHING RETURNING id, sha256`, params);
+    `WITH x AS (SELECT r FROM json_array_elements($1::json) WITH ORDINALITY AS x(r, n) ORDER BY n),
+     ins AS (INSERT INTO reports (sha256, size, channel, content_type, message_id, body_sha256, meta)
+             SELECT r->>0, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, (r->>6)::jsonb FROM x
+             ON CONFLICT DO NOTHING RETURNING id, sha256),
+     blobs AS (INSERT INTO report_blobs (sha256, seq, data)
+               SELECT ins.sha256, c.n - 1, decode(c.data, 'base64')
+                 FROM ins JOIN x ON x.r->>0 = ins.sha256,
+                      json_array_elements_text(x.r->7) WITH ORDINALITY AS c(data, n)
+               ON CONFLICT DO NOTHING)
+     SELECT id, sha256 FROM ins`, [payload]);
   const fresh = new Map(ins.rows.map((r) => [r.sha256, Number(r.id)]));
   const results: IngestResult[] = [];
-  const blobs: { sha256: string; chunks: Buffer[] }[] = [];
   for (const it of items) {
     const id = fresh.get(it.identity.sha256);
     if (id !== undefined) {
       fresh.delete(it.identity.sha256); // a second copy in the same batch is a duplicate
-      blobs.push({ sha256: it.identity.sha256, chunks: it.chunks });
       results.push({ reportId: id, duplicate: false, status: 'received', reason: null, parser: null, events: 0, cases: [] });
     } else {
       results.push(await recordArrival(tx, it.identity));
     }
   }
-  await insertChunks(tx, blobs);
   return results;
 }
 
