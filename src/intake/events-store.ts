@@ -85,12 +85,21 @@ export function prepareEvent(desk: Desk, raw: Event, reportId: number | null, so
 }
 
 /**
+ * The rows as lines of COPY text, without their ids (not known before insertEvents takes them). A
+ * feed makes them for the next batch while the previous one is being written.
+ */
+export function copyLines(rows: EventRow[]): string[] {
+  return rows.map((r) => `${r.reportId ?? '\\N'}\t${copyText(r.source)}\t${copyText(r.time)}\t${copyText(r.sourceIp)}\t${copyText(r.classificationType)}\t`
+    + `${copyText(r.customerId)}\t${copyText(r.serviceId)}\t${copyText(r.attributedTo)}\t${copyText(JSON.stringify(r.event))}\n`);
+}
+
+/**
  * Stores the rows and returns them with their ids, in order: one query takes the ids from the
  * sequence and looks up and locks the batch's reports (nothing is stored unless all of them exist;
  * migration 015 says why this is no foreign key), then the rows go in by COPY, the cheapest way in
- * for both stores (bench/intake-csv.ts).
+ * for both stores (bench/intake-csv.ts). `lines` are copyLines(rows), when made ahead.
  */
-export async function insertEvents(tx: Db, rows: EventRow[]): Promise<StoredEvent[]> {
+export async function insertEvents(tx: Db, rows: EventRow[], lines = copyLines(rows)): Promise<StoredEvent[]> {
   if (!rows.length) return [];
   const reports = [...new Set(rows.map((r) => r.reportId))].filter((id) => id !== null);
   const pre = await tx.query<{ ids: string; reports: number }>(
@@ -99,13 +108,8 @@ export async function insertEvents(tx: Db, rows: EventRow[]): Promise<StoredEven
     [rows.length, reports]);
   if (pre.rows[0].reports !== reports.length) throw new Error(`events name a report that does not exist (one of ${reports.join(', ')})`);
   const ids = pre.rows[0].ids.split(',').map(Number);
-  let data = '';
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    data += `${ids[i]}\t${r.reportId ?? '\\N'}\t${copyText(r.source)}\t${copyText(r.time)}\t${copyText(r.sourceIp)}\t${copyText(r.classificationType)}\t`
-      + `${copyText(r.customerId)}\t${copyText(r.serviceId)}\t${copyText(r.attributedTo)}\t${copyText(JSON.stringify(r.event))}\n`;
-  }
-  const copied = await tx.copyFrom('events (id, report_id, source, time, source_ip, classification_type, customer_id, service_id, attributed_to, event)', data);
+  const copied = await tx.copyFrom('events (id, report_id, source, time, source_ip, classification_type, customer_id, service_id, attributed_to, event)',
+    lines.map((l, i) => `${ids[i]}\t${l}`).join(''));
   if (copied !== rows.length) throw new Error(`${rows.length} events sent, ${copied} stored`);
   return rows.map((r, i) => ({ ...r, id: ids[i] }));
 }

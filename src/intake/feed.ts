@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Desk } from '../desk.js';
 import { csvEvents, reportTypeOf } from '../parsers/index.js';
-import { insertEvents, prepareEvent } from './events-store.js';
+import { copyLines, insertEvents, prepareEvent } from './events-store.js';
 import { finish, handToSinks, insertReports, sinkContext, type Channel, type IngestResult, type Target } from './ingest.js';
 import { CHUNK_SIZE, insertChunks, syncEmbeddedWal } from './raw-store.js';
 
@@ -53,8 +53,8 @@ export async function storeFeedFile(desk: Desk, path: string, channel: Channel =
 }
 
 /**
- * Turns the rows of a stored feed into events. Batches are pipelined: the next batch is parsed and
- * attributed while the previous one is being written.
+ * Turns the rows of a stored feed into events. Batches are pipelined: the next batch is parsed,
+ * attributed and made into COPY lines while the previous one is being written.
  */
 export async function processFeed(desk: Desk, target: Target, source: Readable, filename: string): Promise<IngestResult> {
   const { reportId } = target;
@@ -69,9 +69,10 @@ export async function processFeed(desk: Desk, target: Target, source: Readable, 
   try {
     for await (const batch of csvEvents(source, { filename }, desk.config.intake.batch_events)) {
       const rows = batch.map((e) => prepareEvent(desk, e, reportId, 'report', received));
+      const lines = copyLines(rows);
       await writing;
       writing = (async () => {
-        const stored = await desk.db.transaction((tx) => insertEvents(tx, rows));
+        const stored = await desk.db.transaction((tx) => insertEvents(tx, rows, lines));
         count += stored.length;
         for (const c of await handToSinks(desk, stored, ctx)) cases.add(c);
       })();
