@@ -6,7 +6,7 @@
 //     a deep page by cursor): median and 95th percentile over repeated runs.
 // The events are first stored in the `events` table as intake stores them (not timed: that is
 // intake's figure); the run then checks its outcome (every event linked once, the counts on the
-// cases, one audit entry per case touched) and fails loudly if it does not add up.
+// cases, the audit entries and the events they record) and fails loudly if it does not add up.
 // node dist/bench/cases.js [--cases 1000000] [--events 200000] [--batch 5000] [--store pglite|postgres|both] [--keep DIR]
 // --keep DIR seeds once and reuses the seeded database in later runs (each run works on a copy):
 // PGlite's in DIR/pglite-N, PostgreSQL's as the template database bench_cases_N.
