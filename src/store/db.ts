@@ -41,7 +41,9 @@ async function openPglite(dataDir: string, opts: OpenOptions): Promise<Db> {
   const releaseLock = lockDataDir(dataDir);
   let pg;
   try {
-    pg = await PGlite.create(dir);
+    // bytea parameters (raw reports) go as they are, in binary format, instead of being written
+    // out as hex digits one byte at a time by PGlite's default serializer.
+    pg = await PGlite.create(dir, { serializers: { 17: (v: Uint8Array) => v as unknown as string } });
   } catch (e) {
     releaseLock();
     throw e;
