@@ -187,13 +187,16 @@ function parseStored(desk: Desk, raw: Buffer, meta: IntakeMeta): Promise<ParsedR
 /** Records how a report's parse ended (status, reason, events) and hands its events to the sinks. */
 export async function finish(desk: Desk, outcome: Outcome): Promise<IngestResult> {
   const { result, sinks } = await commitOutcome(desk, outcome);
-  if (sinks) result.cases = await sinks();
+  if (sinks) {
+    result.cases = await sinks();
+    await settleSinks(desk, [result]);
+  }
   return result;
 }
 
 /**
  * Commits a report's outcome and its events (group commit). The sinks are left to the caller:
- * `sinks` runs them and clears the report's sinks_pending mark.
+ * `sinks` runs them; `settleSinks` then records their case numbers and clears sinks_pending.
  */
 export async function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ result: IngestResult; sinks?: () => Promise<string[]> }> {
   const stored = await state(desk).outcomes.submit(outcome);
@@ -206,7 +209,17 @@ export async function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ res
     events: outcome.streamed ?? stored.length, cases: [],
   };
   if (!stored.length) return { result };
-  return { result, sinks: () => handToSinks(desk, stored, sinkContext(outcome, outcome.parsed), true) };
+  return { result, sinks: () => runSinks(desk, stored, sinkContext(outcome, outcome.parsed)) };
+}
+
+/** Keeps the case numbers the sinks named on each report and clears its sinks_pending mark: one statement for many reports. */
+export async function settleSinks(desk: Desk, done: Pick<IngestResult, 'reportId' | 'cases'>[]): Promise<void> {
+  if (!done.length) return;
+  await desk.db.query(
+    `UPDATE reports r SET cases = (SELECT coalesce(array_agg(DISTINCT c), '{}') FROM unnest(r.cases || u.cases) c), sinks_pending = false
+       FROM json_to_recordset($1::json) AS u(id bigint, cases text[])
+      WHERE r.id = u.id AND r.id = ANY($2::bigint[])`,
+    [JSON.stringify(done.map((d) => ({ id: d.reportId, cases: d.cases }))), done.map((d) => d.reportId)]);
 }
 
 /** A report's outcome as the store has it now. */
@@ -225,16 +238,11 @@ export function sinkContext(o: Target, p: ParsedReport | null): SinkContext {
   };
 }
 
-/**
- * Runs the sinks over a report's stored events and keeps the case numbers they name on the report.
- * `settle` also clears the report's sinks_pending mark: the last (or only) hand-over for it.
- */
-export async function handToSinks(desk: Desk, stored: StoredEvent[], ctx: SinkContext, settle = false): Promise<string[]> {
+/** Runs the sinks over a report's stored events and keeps the case numbers they name on the report. */
+export async function handToSinks(desk: Desk, stored: StoredEvent[], ctx: SinkContext): Promise<string[]> {
   const cases = await runSinks(desk, stored, ctx);
-  if (ctx.report && (cases.length || settle)) {
-    await desk.db.query(
-      `UPDATE reports SET cases = (SELECT coalesce(array_agg(DISTINCT c), '{}') FROM unnest(cases || $2::text[]) c), sinks_pending = sinks_pending AND NOT $3
-        WHERE id = $1`, [ctx.report.id, cases, settle]);
+  if (ctx.report && cases.length) {
+    await desk.db.query('UPDATE reports SET cases = (SELECT array_agg(DISTINCT c) FROM unnest(cases || $2::text[]) c) WHERE id = $1', [ctx.report.id, cases]);
   }
   return cases;
 }
@@ -257,7 +265,7 @@ export async function resumeSinks(desk: Desk, reportId: number): Promise<IngestR
       customerId: e.customer_id, serviceId: e.service_id, attributedTo: e.attributed_to, event: e.event,
     }));
     const report = { id: reportId, channel: row.channel, reporterEmail: row.reporter_email, subject: row.subject, forwardConsent: row.forward_consent, language: row.language };
-    await handToSinks(desk, stored, { reparse: true, report }, true);
+    await settleSinks(desk, [{ reportId, cases: await runSinks(desk, stored, { reparse: true, report }) }]);
   }
   return reportResult(desk, reportId);
 }

@@ -5,7 +5,7 @@
 // are stored but whose sinks had not finished (sinks_pending) when the last run stopped.
 import type { Desk } from '../desk.js';
 import type { DeskService } from '../services.js';
-import { commitOutcome, intakeIdle, parseOutcome, processReport, reportResult, resumeSinks, type Channel, type IngestResult, type IntakeMeta } from './ingest.js';
+import { commitOutcome, intakeIdle, parseOutcome, processReport, reportResult, resumeSinks, settleSinks, type Channel, type IngestResult, type IntakeMeta } from './ingest.js';
 
 export interface StoredReport { reportId: number; raw: Buffer; channel: Channel; meta: IntakeMeta }
 
@@ -101,17 +101,20 @@ export class IntakeWorker {
       // that the raw commits of reports arriving meanwhile wait for one sink at most, not for all.
       const outcomes = await Promise.allSettled(batch.map(([id, q]) => this.process(id, q.report)));
       let failed = 0;
+      const sunk: IngestResult[] = [];
+      const finished: IngestResult[] = [];
       for (const [i, o] of outcomes.entries()) {
         const [id, q] = batch[i];
         if (o.status === 'fulfilled') {
           const { result, sinks } = o.value;
+          finished.push(result);
           if (sinks) {
-            result.cases = await sinks().catch((e) => { this.desk.log.error({ err: e, report: id }, 'sinks failed; the next start runs them again'); return []; });
+            const cases = await sinks().catch((e) => { this.desk.log.error({ err: e, report: id }, 'sinks failed; the next start runs them again'); return null; });
+            if (cases) { result.cases = cases; sunk.push(result); }
             // The embedded database answers in microtasks: without a turn of the event loop here,
             // a backlog of sink work would keep new requests (and their raw commits) waiting.
             await new Promise((r) => setImmediate(r));
           }
-          this.settle(id, result);
           continue;
         }
         failed++;
@@ -119,6 +122,13 @@ export class IntakeWorker {
         this.desk.log.error({ err: o.reason, report: id, attempts: q.attempts },
           q.attempts < MAX_ATTEMPTS ? 'intake worker could not process a report; retrying' : 'intake worker gave up on a report until the next start');
       }
+      // The batch's sinks are recorded done together; a stop before this runs them again at the next start.
+      try {
+        await settleSinks(this.desk, sunk);
+      } catch (e) {
+        this.desk.log.error({ err: e, reports: sunk.length }, 'could not record the sinks done; the next start runs them again');
+      }
+      for (const r of finished) this.settle(r.reportId, r);
       // Everything failing is the database, not the reports: back off instead of spinning.
       if (failed === batch.length) await this.sleep(Math.min(30_000, 100 * 2 ** ++failedRounds));
       else { failedRounds = 0; await new Promise((r) => setImmediate(r)); }
