@@ -115,6 +115,7 @@ forEachStore('cases from intake', (store) => {
     const link = await t.desk.db.query<{ case_id: string }>('SELECT case_id FROM case_events WHERE event_id = $1 AND event IS NULL', [stored[0].id]);
     assert.equal(link.rows.length, 1);
     const before = (await evidence(link.rows[0].case_id)).find((e) => e.event_id === stored[0].id);
+    assert.equal(before?.at, new Date(stored[0].time).toISOString(), 'the link keeps the event time to the millisecond');
     assert.equal(String(before?.event.raw).length, 4096);
     assert.deepEqual(before?.event, { ...stored[0].event, raw: raw.slice(0, 4096) });
     await t.desk.db.query('DELETE FROM events WHERE id = $1', [stored[0].id]);
