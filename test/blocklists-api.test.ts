@@ -56,7 +56,7 @@ forEachStore('blocklist watch in the running desk', (store) => {
     await syncLists(watchDeps(t.desk), { force: true });
     const r = await t.desk.db.query<{ number: string; delisted: boolean | null; customer_id: string }>(
       `SELECT c.number, (e.event->>'extra.blocklist.delisted')::boolean AS delisted, c.customer_id
-         FROM case_events e JOIN cases c ON c.id = e.case_id
+         FROM case_evidence e JOIN cases c ON c.id = e.case_id
         WHERE e.event->>'feed.name' = 'attackers' AND c.customer_id = 'c1' ORDER BY e.id`);
     assert.deepEqual(r.rows.map((x) => x.delisted), [false, true]);
     assert.equal(new Set(r.rows.map((x) => x.number)).size, 1, 'listing and delisting on one case');
