@@ -90,7 +90,7 @@ export function prepareEvent(desk: Desk, raw: Event, reportId: number | null, so
  */
 export function copyLines(rows: EventRow[]): string[] {
   return rows.map((r) => `${r.reportId ?? '\\N'}\t${copyText(r.source)}\t${copyText(r.time)}\t${copyText(r.sourceIp)}\t${copyText(r.classificationType)}\t`
-    + `${copyText(r.customerId)}\t${copyText(r.serviceId)}\t${copyText(r.attributedTo)}\t${copyText(JSON.stringify(r.event))}\n`);
+    + `${copyText(r.customerId)}\t${copyText(r.serviceId)}\t${copyText(r.attributedTo)}\t${copyJson(r.event)}\n`);
 }
 
 /**
@@ -116,6 +116,12 @@ export async function insertEvents(tx: Db, rows: EventRow[], lines = copyLines(r
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** An event as COPY text: JSON never holds a raw line break or tab, so only backslashes need doubling. */
+function copyJson(e: Event): string {
+  const json = JSON.stringify(e);
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
+}
 
 /** A value in COPY's text format: \N for null; backslash, line breaks and tabs escaped. */
 function copyText(v: string | null): string {
