@@ -17,10 +17,13 @@ import { lineStartAt, readLogLines, type ReadStats } from './logfile.js';
 
 /** Warm-up read before a part: enough lines for a busy log's state to settle. */
 const WARM_UP = 2 << 20;
-/** Smallest part worth a thread. */
-const MIN_PART = 4 << 20;
+/**
+ * Smallest part worth a thread: a worker costs ~0.2-0.3 s of CPU before its first line (its own
+ * filter load, JIT warm-up, the warm-up read), so a part must take well over that.
+ */
+export const MIN_PART = 16 << 20;
 
-export interface PartsOptions { now: number; lineBudgetMs?: number; threads?: number }
+export interface PartsOptions { now: number; lineBudgetMs?: number; threads?: number; minPart?: number }
 
 export interface PartsResult {
   stats: FilterStats;
@@ -35,8 +38,8 @@ interface Job { log: string; spec: string; now: number; lineBudgetMs?: number; w
 interface PartReport { startState: string | null; searched: boolean; stats: FilterStats; read: ReadStats; endState: string }
 
 /** How many parts a file of this size is cut into for `threads` threads. */
-export function partCount(size: number, threads = availableParallelism()): number {
-  return Math.max(1, Math.min(threads, Math.floor(size / MIN_PART)));
+export function partCount(size: number, threads = availableParallelism(), minPart = MIN_PART): number {
+  return Math.max(1, Math.min(threads, Math.floor(size / minPart)));
 }
 
 /**
@@ -45,7 +48,7 @@ export function partCount(size: number, threads = availableParallelism()): numbe
  */
 export async function countInParts(log: string, spec: string, filter: Filter, opts: PartsOptions): Promise<PartsResult> {
   const size = statSync(log).size;
-  const n = partCount(size, opts.threads);
+  const n = partCount(size, opts.threads, opts.minPart);
   const bounds = [0];
   for (let k = 1; k < n; k++) {
     const b = lineStartAt(log, Math.floor((size * k) / n));

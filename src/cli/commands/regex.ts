@@ -7,27 +7,28 @@ import { parseArgs } from 'node:util';
 import { FilterError, loadFilter, type Failure, type FilterStats } from '../../detection/filter.js';
 import { readLogLines, type ReadStats } from '../../detection/logfile.js';
 import { localTime } from '../../detection/localtime.js';
-import { countInParts, partCount } from '../../detection/parallel.js';
+import { countInParts, MIN_PART, partCount } from '../../detection/parallel.js';
 import { UsageError, type Command } from '../command.js';
 
 export const regex: Command = {
   name: 'regex',
   summary: 'run a fail2ban filter over a log file, as fail2ban-regex does',
-  usage: `[--json] [--now EPOCH] [--budget MS] [--threads N] LOG FILTER
+  usage: `[--json] [--now EPOCH] [--budget MS] [--threads N] [--part-mb N] LOG FILTER
 
 FILTER is a fail2ban filter file, optionally with options as fail2ban-regex takes them:
   /etc/fail2ban/filter.d/sshd.conf[mode=aggressive]
 Lines are processed in order. --now fixes "now" (epoch seconds) for year-less dates and for
 logtype=journal, where lines carry no date. --budget is the time one line may take (default 1000 ms);
 lines over it are abandoned and counted. Without --json a large log is counted by up to --threads
-threads (default: the cores), each over a part of the file, with the counts of one sequential run
-(each part is checked to start from the state the lines before it leave; see detection/parallel.ts).
+threads (default: the cores), each over a part of at least --part-mb MiB (default 16), with the
+counts of one sequential run (each part is checked to start from the state the lines before it
+leave; see detection/parallel.ts).
 With --json, one line per failure:
   {"line": N, "epoch": S, "time": "YYYY-MM-DDTHH:MM:SS", "fid": ID, "host": RAW, "user": ..., "attempts": N, ...}
 with every <F-*> capture under its fail2ban name; time is in the local zone (TZ).`,
   async run(ctx, argv) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
-      json: { type: 'boolean', default: false }, now: { type: 'string' }, budget: { type: 'string' }, threads: { type: 'string' },
+      json: { type: 'boolean', default: false }, now: { type: 'string' }, budget: { type: 'string' }, threads: { type: 'string' }, 'part-mb': { type: 'string' },
     } });
     if (positionals.length !== 2) throw new UsageError('give a log file and a filter');
     const [log, spec] = positionals;
@@ -39,6 +40,8 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     if (budget !== undefined && !(budget > 0)) throw new UsageError(`--budget: not a positive number: ${values.budget}`);
     const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
     if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads: not a positive integer: ${values.threads}`);
+    const minPart = values['part-mb'] === undefined ? MIN_PART : Number(values['part-mb']) * (1 << 20);
+    if (!(minPart > 0)) throw new UsageError(`--part-mb: not a positive number: ${values['part-mb']}`);
     if (!existsSync(log)) { ctx.stderr.write(`madoguchi regex: no such log file: ${log}\n`); return 1; }
     let filter;
     try {
@@ -48,8 +51,8 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
       throw e;
     }
     const started = performance.now();
-    if (!values.json && partCount(statSync(log).size, threads) > 1) {
-      const r = await countInParts(log, spec, filter, { now: n, lineBudgetMs: budget, threads });
+    if (!values.json && partCount(statSync(log).size, threads, minPart) > 1) {
+      const r = await countInParts(log, spec, filter, { now: n, lineBudgetMs: budget, threads, minPart });
       const how = `Counted in ${r.parts} parts by as many threads; ${r.recounted} recounted by the first (state check)\n`;
       await write(ctx.stdout, summary(log, spec, filter, r.stats, r.read, (performance.now() - started) / 1000) + how);
       return 0;
