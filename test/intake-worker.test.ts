@@ -87,4 +87,26 @@ forEachStore('intake worker: stopped between the events commit and the sinks', (
     const row = (await t.desk.db.query<{ sinks_pending: boolean; cases: string[] }>('SELECT sinks_pending, cases FROM reports WHERE id = $1', [stored.reportId])).rows[0];
     assert.deepEqual(row, { sinks_pending: false, cases: r!.cases });
   });
+
+  test('reports handed to the sinks together each learn the cases their own events went to', async () => {
+    // Two customers' addresses and one nobody holds (triage): three cases, one report each, plus a second report on the first.
+    const ips = ['203.0.113.61', '203.0.113.61', '198.51.100.99'];
+    const raws = ips.map((ip, i) => mail({ id: `batch-${i}@reporter.example`, body: `SSH brute force from ${ip}.\r\n2026-11-24 09:12:0${i} sshd[1]: Failed password for root from ${ip} port 4242 ssh2\r\n` }));
+    raws.push(Buffer.from(JSON.stringify([{ 'source.url': 'http://shop.example.jp/login.php', 'classification.type': 'phishing', 'time.source': '2026-11-24T09:00:00Z' }])));
+    const stored = await Promise.all(raws.map((raw) => storeReport(t.desk, raw, 'http', {})));
+    const worker = intakeWorker(t.desk);
+    const outcomes = stored.map((s) => worker.result(s.reportId, 60_000));
+    stored.forEach((s, i) => worker.add({ reportId: s.reportId, raw: raws[i], channel: 'http', meta: { contentType: i === 3 ? 'application/json' : 'message/rfc822' } }));
+    const results = await Promise.all(outcomes);
+    for (const [i, s] of stored.entries()) {
+      const linked = (await t.desk.db.query<{ number: string }>(
+        'SELECT DISTINCT c.number FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.report_id = $1 ORDER BY 1', [s.reportId])).rows.map((x) => x.number);
+      assert.equal(linked.length, 1, `report ${i} is in one case`);
+      assert.deepEqual(results[i]?.cases, linked, `report ${i} names its own case`);
+      const row = (await t.desk.db.query<{ cases: string[]; sinks_pending: boolean }>('SELECT cases, sinks_pending FROM reports WHERE id = $1', [s.reportId])).rows[0];
+      assert.deepEqual(row, { cases: linked, sinks_pending: false });
+    }
+    assert.equal(results[0]!.cases[0], results[1]!.cases[0], 'the same customer and kind: the same case');
+    assert.equal(new Set(results.map((r) => r!.cases[0])).size, 3);
+  });
 });

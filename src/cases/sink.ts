@@ -2,38 +2,62 @@
 // report to its reporter. First notices that a playbook sends by itself are left to the scheduler
 // (next_step_at = now), so intake never waits for rendering and mail.
 import type { Desk } from '../desk.js';
-import type { EventSink, StoredEvent } from '../intake/sinks.js';
+import type { EventSink, SinkContext, SinkPart, SinkResult, StoredEvent } from '../intake/sinks.js';
 import { acknowledgeReport } from '../notices/notices.js';
 import type { CaseEnv } from './env.js';
 import { caseEnv, groupingOptions } from './env.js';
-import { groupEvents, type GroupInput } from './grouping.js';
+import { groupEvents, type GroupedCase, type GroupInput } from './grouping.js';
 
-export const caseSink: EventSink = async (desk, events, ctx) => {
+export const caseSink: EventSink = async (desk, events, ctx) => (await groupParts(desk, [{ events, ctx }]))[0];
+
+// The intake worker's batches: one grouping (one transaction) for the events of many reports.
+caseSink.batch = groupParts;
+
+async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> {
   const env = caseEnv(desk);
-  const report = ctx.report;
-  if (report && ctx.reparse) {
-    // A reparse replaces the events of a report already grouped: the cases keep what they have.
-    const r = await env.db.query<{ number: string }>(
-      'SELECT DISTINCT c.number FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.report_id = $1', [report.id]);
-    if (r.rows.length) return { cases: r.rows.map((x) => x.number) };
+  const out: SinkResult[] = parts.map(() => ({ cases: [] }));
+  const fresh: number[] = [];
+  for (const [i, { ctx }] of parts.entries()) {
+    if (ctx.report && ctx.reparse) {
+      // A reparse replaces the events of a report already grouped: the cases keep what they have.
+      const r = await env.db.query<{ number: string }>(
+        'SELECT DISTINCT c.number FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.report_id = $1', [ctx.report.id]);
+      if (r.rows.length) { out[i] = { cases: r.rows.map((x) => x.number) }; continue; }
+    }
+    fresh.push(i);
   }
-  const inputs = await groupInputs(env, events, report);
+  const inputs = await groupInputs(env, fresh.flatMap((i) => parts[i].events.map((e) => ({ e, report: parts[i].ctx.report }))));
   const grouped = await groupEvents(env.db, inputs, groupingOptions(env));
-  if (report?.reporterEmail && env.config.cases.acknowledge_reports) {
-    await acknowledgeReport(env, { id: report.id, reporter: report.reporterEmail, language: report.language }, grouped.map((g) => g.id));
+  // Which cases each report's events went to: inputs are the parts' events in order.
+  const partOf: number[] = fresh.flatMap((i) => parts[i].events.map(() => i));
+  const reached = new Map<number, GroupedCase[]>();
+  for (const g of grouped) {
+    for (const i of new Set(g.inputs.map((n) => partOf[n]))) reached.set(i, [...reached.get(i) ?? [], g]);
   }
-  return { cases: grouped.map((g) => g.number) };
-};
+  for (const i of fresh) {
+    const cases = reached.get(i) ?? [];
+    const report = parts[i].ctx.report;
+    if (report?.reporterEmail && env.config.cases.acknowledge_reports) {
+      await acknowledgeReport(env, { id: report.id, reporter: report.reporterEmail, language: report.language }, cases.map((g) => g.id));
+      // Many reports' acknowledgements in a row: let other work (an embedded database answers in microtasks) in between.
+      if (fresh.length > 1) await new Promise((r) => setImmediate(r));
+    }
+    out[i] = { cases: cases.map((g) => g.number) };
+  }
+  return out;
+}
 
-async function groupInputs(env: CaseEnv, events: StoredEvent[], report: Parameters<EventSink>[2]['report']): Promise<GroupInput[]> {
-  const serviceIds = [...new Set(events.map((e) => e.serviceId).filter((s): s is string => !!s))];
+type ReportContext = SinkContext['report'];
+
+async function groupInputs(env: CaseEnv, events: { e: StoredEvent; report: ReportContext }[]): Promise<GroupInput[]> {
+  const serviceIds = [...new Set(events.map(({ e }) => e.serviceId).filter((s): s is string => !!s))];
   const services = new Map<string, { type: string; brand_id: string }>();
   if (serviceIds.length) {
     const r = await env.db.query<{ id: string; type: string; brand_id: string }>(
       'SELECT s.id, s.type, c.brand_id FROM services s JOIN customers c ON c.id = s.customer_id WHERE s.id = ANY($1::text[])', [serviceIds]);
     for (const row of r.rows) services.set(row.id, row);
   }
-  return events.map((e) => {
+  return events.map(({ e, report }) => {
     const svc = e.serviceId ? services.get(e.serviceId) : undefined;
     return {
       event: e.event,

@@ -10,7 +10,7 @@ import { GroupCommit } from './group-commit.js';
 import { identify, type ReportIdentity } from './identity.js';
 import { compressRaw, readRaw, streamRaw, syncEmbeddedWal } from './raw-store.js';
 import { processFeed } from './feed.js';
-import { runSinks, type SinkContext, type StoredEvent } from './sinks.js';
+import { runSinks, type SinkContext, type SinkPart, type StoredEvent } from './sinks.js';
 import { attachRawReplyIfAny } from '../cases/replies.js';
 
 export type Channel = 'http' | 'smtp' | 'imap' | 'file' | 'cli';
@@ -186,9 +186,9 @@ function parseStored(desk: Desk, raw: Buffer, meta: IntakeMeta): Promise<ParsedR
 
 /** Records how a report's parse ended (status, reason, events) and hands its events to the sinks. */
 export async function finish(desk: Desk, outcome: Outcome): Promise<IngestResult> {
-  const { result, sinks } = await commitOutcome(desk, outcome);
-  if (sinks) {
-    result.cases = await sinks();
+  const { result, part } = await commitOutcome(desk, outcome);
+  if (part) {
+    result.cases = await runSinks(desk, part.events, part.ctx);
     await settleSinks(desk, [result]);
   }
   return result;
@@ -196,9 +196,9 @@ export async function finish(desk: Desk, outcome: Outcome): Promise<IngestResult
 
 /**
  * Commits a report's outcome and its events (group commit). The sinks are left to the caller:
- * `sinks` runs them; `settleSinks` then records their case numbers and clears sinks_pending.
+ * `part` is what to hand them; `settleSinks` then records their case numbers and clears sinks_pending.
  */
-export async function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ result: IngestResult; sinks?: () => Promise<string[]> }> {
+export async function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ result: IngestResult; part?: SinkPart }> {
   const stored = await state(desk).outcomes.submit(outcome);
   if (!stored) {
     desk.log.info({ report: outcome.reportId }, 'report was parsed meanwhile by another worker; this parse is dropped');
@@ -209,7 +209,7 @@ export async function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ res
     events: outcome.streamed ?? stored.length, cases: [],
   };
   if (!stored.length) return { result };
-  return { result, sinks: () => runSinks(desk, stored, sinkContext(outcome, outcome.parsed)) };
+  return { result, part: { events: stored, ctx: sinkContext(outcome, outcome.parsed) } };
 }
 
 /** Keeps the case numbers the sinks named on each report and clears its sinks_pending mark: one statement for many reports. */

@@ -21,7 +21,14 @@ export interface SinkContext {
 /** What a sink may tell intake back: case numbers are stored on the report and returned to the reporter. */
 export interface SinkResult { cases?: string[] }
 
-export type EventSink = (desk: Desk, events: StoredEvent[], ctx: SinkContext) => Promise<SinkResult | void>;
+/** One report's stored events with its context: what a sink gets when it takes many reports at once. */
+export interface SinkPart { events: StoredEvent[]; ctx: SinkContext }
+
+export interface EventSink {
+  (desk: Desk, events: StoredEvent[], ctx: SinkContext): Promise<SinkResult | void>;
+  /** Optional: the same work for several reports at once (the intake worker's batches), one result per part. */
+  batch?(desk: Desk, parts: SinkPart[]): Promise<(SinkResult | void)[]>;
+}
 
 /**
  * Registered sinks, called in order. A failing sink is logged and does not undo intake: the events
@@ -31,13 +38,34 @@ export const eventSinks: EventSink[] = [caseSink];
 
 export async function runSinks(desk: Desk, events: StoredEvent[], ctx: SinkContext): Promise<string[]> {
   const cases = new Set<string>();
+  for (const sink of eventSinks) for (const c of await runSink(desk, sink, { events, ctx })) cases.add(c);
+  return [...cases];
+}
+
+/** Runs every sink over several reports' events; a sink with a batch form gets them all at once. Case numbers per part. */
+export async function runSinksBatch(desk: Desk, parts: SinkPart[]): Promise<string[][]> {
+  if (!parts.length) return [];
+  const cases = parts.map(() => new Set<string>());
   for (const sink of eventSinks) {
+    if (!sink.batch) {
+      for (const [i, p] of parts.entries()) for (const c of await runSink(desk, sink, p)) cases[i].add(c);
+      continue;
+    }
     try {
-      const r = await sink(desk, events, ctx);
-      for (const c of r?.cases ?? []) cases.add(c);
+      const r = await sink.batch(desk, parts);
+      r.forEach((x, i) => { for (const c of x?.cases ?? []) cases[i].add(c); });
     } catch (e) {
-      desk.log.error({ err: e, sink: sink.name, report: ctx.report?.id, events: events.length }, 'event sink failed');
+      desk.log.error({ err: e, sink: sink.name, reports: parts.map((p) => p.ctx.report?.id) }, 'event sink failed');
     }
   }
-  return [...cases];
+  return cases.map((c) => [...c]);
+}
+
+async function runSink(desk: Desk, sink: EventSink, { events, ctx }: SinkPart): Promise<string[]> {
+  try {
+    return (await sink(desk, events, ctx))?.cases ?? [];
+  } catch (e) {
+    desk.log.error({ err: e, sink: sink.name, report: ctx.report?.id, events: events.length }, 'event sink failed');
+    return [];
+  }
 }

@@ -5,6 +5,7 @@
 // are stored but whose sinks had not finished (sinks_pending) when the last run stopped.
 import type { Desk } from '../desk.js';
 import type { DeskService } from '../services.js';
+import { runSinksBatch, type SinkPart } from './sinks.js';
 import { commitOutcome, intakeIdle, parseOutcome, processReport, reportResult, resumeSinks, settleSinks, type Channel, type IngestResult, type IntakeMeta } from './ingest.js';
 
 export interface StoredReport { reportId: number; raw: Buffer; channel: Channel; meta: IntakeMeta }
@@ -97,24 +98,17 @@ export class IntakeWorker {
         if (entry[1].report) this.held -= entry[1].report.raw.length;
         if (batch.length === BATCH) break;
       }
-      // Parsed together, so that their outcomes share one commit; then the sinks report by report, so
-      // that the raw commits of reports arriving meanwhile wait for one sink at most, not for all.
+      // Parsed together, so that their outcomes share one commit, and handed to the sinks together.
       const outcomes = await Promise.allSettled(batch.map(([id, q]) => this.process(id, q.report)));
       let failed = 0;
+      const parts: SinkPart[] = [];
       const sunk: IngestResult[] = [];
       const finished: IngestResult[] = [];
       for (const [i, o] of outcomes.entries()) {
         const [id, q] = batch[i];
         if (o.status === 'fulfilled') {
-          const { result, sinks } = o.value;
-          finished.push(result);
-          if (sinks) {
-            const cases = await sinks().catch((e) => { this.desk.log.error({ err: e, report: id }, 'sinks failed; the next start runs them again'); return null; });
-            if (cases) { result.cases = cases; sunk.push(result); }
-            // The embedded database answers in microtasks: without a turn of the event loop here,
-            // a backlog of sink work would keep new requests (and their raw commits) waiting.
-            await new Promise((r) => setImmediate(r));
-          }
+          finished.push(o.value.result);
+          if (o.value.part) { parts.push(o.value.part); sunk.push(o.value.result); }
           continue;
         }
         failed++;
@@ -122,8 +116,13 @@ export class IntakeWorker {
         this.desk.log.error({ err: o.reason, report: id, attempts: q.attempts },
           q.attempts < MAX_ATTEMPTS ? 'intake worker could not process a report; retrying' : 'intake worker gave up on a report until the next start');
       }
+      // The embedded database answers in microtasks: a turn of the event loop lets the requests
+      // that arrived meanwhile (and their raw commits) in before the sink work.
+      await new Promise((r) => setImmediate(r));
       // The batch's sinks are recorded done together; a stop before this runs them again at the next start.
       try {
+        const cases = await runSinksBatch(this.desk, parts);
+        sunk.forEach((r, i) => { r.cases = cases[i]; });
         await settleSinks(this.desk, sunk);
       } catch (e) {
         this.desk.log.error({ err: e, reports: sunk.length }, 'could not record the sinks done; the next start runs them again');
@@ -136,7 +135,7 @@ export class IntakeWorker {
   }
 
   /** Parses and commits a report; a report read back from the store is finished whole (recovery). */
-  private async process(id: number, report: StoredReport | undefined): Promise<{ result: IngestResult; sinks?: () => Promise<string[]> }> {
+  private async process(id: number, report: StoredReport | undefined): Promise<{ result: IngestResult; part?: SinkPart }> {
     if (!report) return { result: await this.processStored(id) };
     const target = { reportId: id, channel: report.channel, replace: false, reparse: false };
     return commitOutcome(this.desk, await parseOutcome(this.desk, target, report.raw, report.meta));
