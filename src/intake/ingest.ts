@@ -148,7 +148,7 @@ const LIMIT_REASONS = new Set(['too-large', 'mime-depth', 'mime-parts', 'zip', '
 
 export type Target = Pick<Outcome, 'reportId' | 'channel' | 'replace' | 'reparse'>;
 
-export async function parseAndStore(desk: Desk, target: Target, raw: Buffer, meta: IntakeMeta): Promise<IngestResult> {
+async function parseAndStore(desk: Desk, target: Target, raw: Buffer, meta: IntakeMeta): Promise<IngestResult> {
   return finish(desk, await parseOutcome(desk, target, raw, meta));
 }
 
@@ -241,7 +241,7 @@ export function sinkContext(o: Target, p: ParsedReport | null): SinkContext {
 /** Runs the sinks over a report's stored events and keeps the case numbers they name on the report. */
 export async function handToSinks(desk: Desk, stored: StoredEvent[], ctx: SinkContext): Promise<string[]> {
   const cases = await runSinks(desk, stored, ctx);
-  if (ctx.report && cases.length) {
+  if (cases.length && ctx.report) {
     await desk.db.query('UPDATE reports SET cases = (SELECT array_agg(DISTINCT c) FROM unnest(cases || $2::text[]) c) WHERE id = $1', [ctx.report.id, cases]);
   }
   return cases;

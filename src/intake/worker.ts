@@ -60,9 +60,6 @@ export class IntakeWorker {
     });
   }
 
-  /** Reports waiting (in memory; recovery pages not yet read are not counted). */
-  get backlog(): number { return this.queue.size; }
-
   /** Resolves when the worker has nothing left to do (or has stopped). */
   async idle(): Promise<void> {
     while (this.running) await this.running;
