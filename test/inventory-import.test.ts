@@ -61,7 +61,9 @@ forEachStore('inventory import', (store) => {
     try {
       const rows = GOOD + 'c5,Five,five@five.example,en,main,v6-5,vps,2001:db8:5::10-2001:db8:5::ff,2020-05-01T10:00:00.123Z,2021-01-01T00:00:00.5Z\n';
       assert.equal((await importInventory(db, readInventoryFile(file('load.csv', rows)), { timezone: tz })).ok, true);
-      const loaded = (await loadAssignments(db)).map((a) => ({ ...a, holder: { ...a.holder } }))
+      const all = await loadAssignments(db);
+      assert.equal(all.count, 6);
+      const loaded = [...all].map((a) => ({ ...a, holder: { ...a.holder } }))
         .sort((x, y) => x.resource.localeCompare(y.resource) || x.validFrom - y.validFrom);
       const jst = (d: string) => Date.parse(`${d}T00:00:00+09:00`);
       assert.deepEqual(loaded, [
@@ -74,7 +76,9 @@ forEachStore('inventory import', (store) => {
       ]);
       // An empty inventory loads as nothing, not as an error.
       await db.query('DELETE FROM assignments');
-      assert.deepEqual(await loadAssignments(db), []);
+      const none = await loadAssignments(db);
+      assert.equal(none.count, 0);
+      assert.deepEqual([...none], []);
     } finally { await db.close(); }
   });
 

@@ -44,10 +44,11 @@ export class AttributionIndex {
     readonly size: number,
   ) {}
 
-  static build(assignments: Iterable<AssignmentInput>): AttributionIndex {
+  /** `assignments` may say how many it holds (`count`), so that the tables are made at that size. */
+  static build(assignments: Iterable<AssignmentInput> & { count?: number }): AttributionIndex {
     const holders: Holder[] = [];
     const byService = new Map<string, number>();
-    const capacity = Array.isArray(assignments) ? assignments.length : 1024;
+    const capacity = Array.isArray(assignments) ? assignments.length : Math.max(1024, assignments.count ?? 0);
     const v4 = new NetblockList(1, capacity), v6 = new NetblockList(4, Math.max(1024, capacity >> 2));
     const v4resource: string[] = [], v6resource: string[] = [];
     const names = new Map<string, NameEntry[]>();

@@ -8,8 +8,8 @@ import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import type { Db } from '../store/db.js';
 import { formatRange, parseRange } from '../attribution/ip.js';
-import { AttributionIndex, normalizeName, type IndexConflict } from '../attribution/index.js';
-import { loadAssignments } from '../attribution/service.js';
+import { normalizeName, type IndexConflict } from '../attribution/index.js';
+import { loadIndex } from '../attribution/service.js';
 import { parseInventoryDate } from './time.js';
 
 export const SERVICE_TYPES = ['shared', 'vps', 'dedicated', 'iaas', 'reseller', 'other'] as const;
@@ -219,7 +219,7 @@ export async function importInventory(db: Db, rows: AsyncIterable<{ line: number
 
       const changed = await merge(tx);
       const closed = opts.sync ? await closeMissing(tx) : 0;
-      const all = AttributionIndex.build(await loadAssignments(tx));
+      const all = await loadIndex(tx);
       if (changed + closed > 0) await tx.query('UPDATE inventory_version SET version = version + 1, changed_at = now() WHERE id = 1');
       await tx.query('INSERT INTO inventory_imports (source, sha256, rows, changed, conflicts) VALUES ($1, $2, $3, $4, $5)',
         [opts.source ?? 'api', hash.digest('hex'), count, changed + closed, JSON.stringify(all.conflicts.slice(0, 100))]);
