@@ -32,7 +32,10 @@ async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> 
   const partOf: number[] = fresh.flatMap((i) => parts[i].events.map(() => i));
   const reached = new Map<number, GroupedCase[]>();
   for (const g of grouped) {
-    for (const i of new Set(g.inputs.map((n) => partOf[n]))) reached.set(i, [...reached.get(i) ?? [], g]);
+    for (const i of new Set(g.inputs.map((n) => partOf[n]))) {
+      const list = reached.get(i);
+      if (list) list.push(g); else reached.set(i, [g]);
+    }
   }
   for (const i of fresh) {
     const cases = reached.get(i) ?? [];

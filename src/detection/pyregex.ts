@@ -833,49 +833,65 @@ interface First { chars: boolean[] | null; empty: boolean }
 
 const ANY: First = { chars: null, empty: true };
 
+const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+const DIGITS = range(48, 57);
+const WORD = [...DIGITS, ...range(65, 90), ...range(97, 122), 95];
+const noChars = () => new Array<boolean>(128).fill(false);
+
+/** Starts with one of `codes` (non-ASCII first characters are not judged). */
+function startsWith(codes: Iterable<number>): First {
+  const chars = noChars();
+  for (const c of codes) if (c < 128) chars[c] = true;
+  return { chars, empty: false };
+}
+
+/** `\d` and `\w` start with what they match; other shorthands are not judged. */
+function shorthandCodes(c: string): number[] | null {
+  return c === 'd' ? DIGITS : c === 'w' ? WORD : null;
+}
+
+/** Adds f's first characters to `chars`; false when f can start with anything. */
+function addFirst(chars: boolean[], f: First): boolean {
+  if (!f.chars) return false;
+  f.chars.forEach((b, i) => { if (b) chars[i] = true; });
+  return true;
+}
+
 function firstOf(n: Node): First {
-  const set = (codes: Iterable<number>): First => {
-    const chars = new Array<boolean>(128).fill(false);
-    for (const c of codes) if (c < 128) chars[c] = true;
-    return { chars, empty: false };
-  };
-  const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
   switch (n.t) {
-    case 'char': return set([n.cp]); // non-ASCII first characters are not judged
+    case 'char': return startsWith([n.cp]);
     case 'class': {
       if (n.neg) return ANY;
       const codes: number[] = [];
       for (const it of n.items) {
         if (it.t === 'sh') {
-          if (it.c === 'd') codes.push(...range(48, 57));
-          else if (it.c === 'w') codes.push(...range(48, 57), ...range(65, 90), ...range(97, 122), 95);
-          else return ANY;
+          const sh = shorthandCodes(it.c);
+          if (!sh) return ANY;
+          codes.push(...sh);
         } else codes.push(...range(Math.min(it.lo, 128), Math.min(it.hi, 127)));
       }
-      return set(codes);
+      return startsWith(codes);
     }
-    case 'sh':
-      if (n.c === 'd') return set(range(48, 57));
-      if (n.c === 'w') return set([...range(48, 57), ...range(65, 90), ...range(97, 122), 95]);
-      return ANY;
-    case 'anchor': return { chars: new Array<boolean>(128).fill(false), empty: true };
+    case 'sh': {
+      const sh = shorthandCodes(n.c);
+      return sh ? startsWith(sh) : ANY;
+    }
+    case 'anchor': return { chars: noChars(), empty: true };
     case 'seq': {
-      const chars = new Array<boolean>(128).fill(false);
+      const chars = noChars();
       for (const it of n.items) {
         const f = firstOf(it);
-        if (!f.chars) return ANY;
-        f.chars.forEach((b, i) => { if (b) chars[i] = true; });
+        if (!addFirst(chars, f)) return ANY;
         if (!f.empty) return { chars, empty: false };
       }
       return { chars, empty: true };
     }
     case 'alt': {
-      const chars = new Array<boolean>(128).fill(false);
+      const chars = noChars();
       let empty = false;
       for (const a of n.alts) {
         const f = firstOf(a);
-        if (!f.chars) return ANY;
-        f.chars.forEach((b, i) => { if (b) chars[i] = true; });
+        if (!addFirst(chars, f)) return ANY;
         empty ||= f.empty;
       }
       return { chars, empty };
@@ -883,15 +899,16 @@ function firstOf(n: Node): First {
     case 'group':
       // Lookarounds take no character: what follows decides (a superset of what can start).
       if (n.kind === 'cap' || n.kind === 'nc' || n.kind === 'atomic') return firstOf(n.body);
-      return { chars: new Array<boolean>(128).fill(false), empty: true };
+      return { chars: noChars(), empty: true };
     case 'quant': {
       const f = firstOf(n.body);
       return n.min === 0 ? { chars: f.chars, empty: true } : f;
     }
     case 'cond': {
       const a = firstOf(n.yes), b = firstOf(n.no);
-      if (!a.chars || !b.chars) return ANY;
-      return { chars: a.chars.map((x, i) => x || b.chars![i]), empty: a.empty || b.empty };
+      const chars = noChars();
+      if (!addFirst(chars, a) || !addFirst(chars, b)) return ANY;
+      return { chars, empty: a.empty || b.empty };
     }
     // Scoped flags (case, multi-line), backreferences, `.`: not judged.
     default: return ANY;

@@ -241,9 +241,7 @@ export function sinkContext(o: Target, p: ParsedReport | null): SinkContext {
 /** Runs the sinks over a report's stored events and keeps the case numbers they name on the report. */
 export async function handToSinks(desk: Desk, stored: StoredEvent[], ctx: SinkContext): Promise<string[]> {
   const cases = await runSinks(desk, stored, ctx);
-  if (cases.length && ctx.report) {
-    await desk.db.query('UPDATE reports SET cases = (SELECT array_agg(DISTINCT c) FROM unnest(cases || $2::text[]) c) WHERE id = $1', [ctx.report.id, cases]);
-  }
+  if (cases.length && ctx.report) await settleSinks(desk, [{ reportId: ctx.report.id, cases }]);
   return cases;
 }
 
