@@ -15,6 +15,7 @@ import { spamcop } from './spamcop/index.js';
 import { shadowserver, sinkCsv } from './shadowserver/index.js';
 import { fail2ban } from './fail2ban/index.js';
 import { jpcert } from './jpcert/index.js';
+import { acns } from './acns/index.js';
 import { freeform } from './freeform/index.js';
 import { isZip } from './zip.js';
 import { DEFAULT_LIMITS, type ParseContext, type ParsedReport, type ParseLimits } from './types.js';
@@ -25,7 +26,7 @@ export { csvEvents, reportTypeOf } from './shadowserver/index.js';
 export { ParseRefusal } from './mail/mime.js';
 
 /** Mail formats, most specific first; freeform takes whatever is left. */
-export const FORMATS: FormatParser[] = [xarf, spamcop, arf, shadowserver, fail2ban, jpcert, freeform];
+export const FORMATS: FormatParser[] = [xarf, spamcop, arf, shadowserver, fail2ban, jpcert, acns, freeform];
 
 export interface ParseHint { filename?: string; contentType?: string }
 
