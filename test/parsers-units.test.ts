@@ -212,3 +212,17 @@ test('"from A to B": the words before A say nothing about B, in English or Japan
   assert.deepEqual(pick('203.0.113.6 から 198.51.100.10 へのスキャンを検知しました。'), ['203.0.113.6']);
   assert.deepEqual(pick('弊社サーバー（198.51.100.7）に対して、貴社管理のIPアドレス 203.0.113.45 から攻撃'), ['203.0.113.45']);
 });
+
+test('a phishing URL named beside an address the inventory knows stays with it', () => {
+  const text = [
+    'Netcraft has identified a phishing site on your network:',
+    'URL: https://login.bank.verify-acct.example/index.php',
+    'IP address: 192.0.2.88',
+    'Target: Example Bank (https://www.bank.example/)',
+  ].join('\n');
+  const pick = (isOurs: (r: string) => boolean) => findSubjects(text, { isOurs }).map((s) => [s.url, s.ip, s.ours]);
+  assert.deepEqual(pick((r) => r === '192.0.2.88'), [['https://login.bank.verify-acct.example/index.php', '192.0.2.88', true]]);
+  // The brand's own site is not taken along, and an address of ours alone stays alone.
+  assert.deepEqual(findSubjects('Scanning from 192.0.2.88 against https://www.bank.example/ today.', { isOurs: (r) => r === '192.0.2.88' }).map((s) => [s.url, s.ip]),
+    [[undefined, '192.0.2.88']]);
+});

@@ -30,7 +30,7 @@ const REFERENCE_DOMAINS = new Set([
   'spamcop.net', 'jpcert.or.jp', 'shadowserver.org', 'abusix.com', 'abusix.org', 'abusix.net', 'x-arf.org', 'xarf.org',
   'fail2ban.org', 'arin.net', 'ripe.net', 'apnic.net', 'lacnic.net', 'afrinic.net', 'nic.ad.jp', 'jpnic.ad.jp', 'iana.org',
   'w3.org', 'ietf.org', 'rfc-editor.org', 'abuse.ch', 'spamhaus.org', 'nic.jp', 'jprs.jp', 'jprs.co.jp', 'ipa.go.jp',
-  'nisc.go.jp', 'antiphishing.jp', 'virustotal.com', 'urlscan.io', 'whois.com', 'icann.org',
+  'nisc.go.jp', 'antiphishing.jp', 'acns.net', 'virustotal.com', 'urlscan.io', 'whois.com', 'icann.org',
 ]);
 
 const WHOIS_LINE = /^\s*(?:%|#|inetnum|inet6num|netrange|cidr|nethandle|netname|nettype|parent|originas|organization|orgname|orgid|org-name|org|address|city|stateprov|postalcode|country|regdate|updated|ref|route6?|origin|descr|admin-c|tech-c|abuse-c|mnt-[a-z]+|status|source|created|last-modified|remarks|role|nic-hdl|person|phone|fax-no|e-mail|abuse-mailbox|orgabuse\w*|orgtech\w*|orgnoc\w*|rabuse\w*|rtech\w*|rnoc\w*|irt|auth|notify|changed|network|network number|network name|ip network|allocated|assigned|sponsoring-org|geoloc|language|country-code)\s*:/i;
@@ -228,7 +228,12 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
   const candidates = all.filter((r) => !(r.fqdn && !r.url && urlHosts.has(r.fqdn)));
 
   let chosen = candidates.filter((r) => r.ours && r.score > -8);
-  if (chosen.length === 0) {
+  if (chosen.length > 0) {
+    // A URL named beside an address of ours is the site on it ("URL: ...\nIP: ours"): the notice
+    // must say which page, not only which server.
+    const urls = candidates.filter((r) => r.url && !r.ip && !r.ours && r.score > 0);
+    if (urls.length > 0) chosen = pairUrlsWithAddresses([...chosen, ...urls], norm).filter((r) => r.ours);
+  } else {
     chosen = candidates.filter((r) => r.score > 0);
     if (chosen.length === 0) chosen = candidates.filter((r) => r.score === 0 && (r.ip !== undefined || r.url !== undefined));
   }
@@ -245,6 +250,7 @@ function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line
       const between = norm.text.slice(u.end, a.first);
       if (a.first > u.first && /^[^\n]{0,40}$/.test(between) && /[([（【]\s*(?:ip\s*[:：]?\s*)?$/i.test(between)) {
         u.ip = a.ip;
+        u.ours ||= a.ours;
         drop.add(a);
         break;
       }
@@ -255,6 +261,7 @@ function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line
   const ips = chosen.filter((r) => r.ip && !r.url && !drop.has(r));
   if (urls.length === 1 && ips.length === 1 && ips[0].line > urls[0].line && ips[0].line - urls[0].line <= 2) {
     urls[0].ip = ips[0].ip;
+    urls[0].ours ||= ips[0].ours;
     drop.add(ips[0]);
   }
   return chosen.filter((r) => !drop.has(r));
