@@ -35,6 +35,8 @@ export const defaults = {
   intake: {
     /** Largest report accepted as one message over HTTP or from a file, bytes (feeds are streamed). */
     max_report_size: 26214400,
+    /** Report bodies being received over HTTP at once, bytes: past it new ones wait (503, Retry-After). */
+    max_inflight_bytes: 268435456,
     /** Most events kept from one report; a report yielding more is quarantined. */
     max_events_per_report: 200000,
     /** Events written per database statement (streamed feeds, event lists). */

@@ -52,7 +52,8 @@ function presentedKey(req: FastifyRequest): string | null {
 }
 
 /**
- * A preHandler that admits a request carrying a live key with one of the roles (admin always).
+ * An onRequest hook that admits a request carrying a live key with one of the roles (admin always):
+ * it runs before the body is read, so a request without a key costs no upload.
  * Keys are looked up per request, with a short cache so that intake under load does not cost a
  * query per report; revocation takes effect within the cache lifetime.
  */

@@ -24,7 +24,7 @@ const banRecord = {
 
 export const banRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   app.get('/api/v1/bans', {
-    preHandler: requireRole('operator'),
+    onRequest: requireRole('operator'),
     schema: {
       tags: ['detection'], summary: 'Addresses the jails ban now, as an nftables script, an ipset restore file, one address per line, or JSON',
       querystring: { type: 'object', properties: { format: { type: 'string', enum: EXPORT_FORMATS, default: 'json' }, jail: jailName, set: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,25}$' } } },
@@ -43,7 +43,7 @@ export const banRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/bans/records', {
-    preHandler: requireRole('operator', 'legal'),
+    onRequest: requireRole('operator', 'legal'),
     schema: {
       tags: ['detection'], summary: 'Ban decisions, newest first (own addresses included: those raised an event instead of a ban)',
       querystring: { type: 'object', properties: { ip: ipString, jail: jailName, active: { type: 'boolean', default: false }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
@@ -56,7 +56,7 @@ export const banRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.post('/api/v1/bans/lift', {
-    preHandler: requireRole('operator'),
+    onRequest: requireRole('operator'),
     schema: {
       tags: ['detection'], summary: 'Lifts the active bans of an address (in one jail or all); the records stay, marked lifted',
       body: { type: 'object', properties: { ip: ipString, jail: jailName }, required: ['ip'], additionalProperties: false },
@@ -72,7 +72,7 @@ export const banRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/bans/outgoing-reports', {
-    preHandler: requireRole('operator', 'legal'),
+    onRequest: requireRole('operator', 'legal'),
     schema: {
       tags: ['detection'], summary: 'Outbound abuse reports about banned addresses: sent, failed, dry runs and skipped ones with the reason',
       querystring: { type: 'object', properties: { ip: ipString, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },

@@ -62,7 +62,7 @@ const hitSchema = {
 
 export const blocklistRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   app.get('/api/v1/blocklists', {
-    preHandler: requireRole('operator'),
+    onRequest: requireRole('operator'),
     schema: {
       tags: ['blocklists'], summary: 'Which lists deserve trust: size, freshness, churn, overlap, listing time, precision against confirmed cases',
       querystring: { type: 'object', properties: { overlap: { type: 'boolean', default: true } } },
@@ -74,7 +74,7 @@ export const blocklistRoutes: RoutePlugin = async (app, { desk, requireRole }) =
   });
 
   app.get('/api/v1/blocklists/listings', {
-    preHandler: requireRole('operator', 'customer'),
+    onRequest: requireRole('operator', 'customer'),
     schema: {
       tags: ['blocklists'], summary: 'Listings of inventory addresses (a customer key sees only its own)',
       querystring: {
@@ -100,7 +100,7 @@ export const blocklistRoutes: RoutePlugin = async (app, { desk, requireRole }) =
   });
 
   app.get('/api/v1/blocklists/alerts', {
-    preHandler: requireRole('operator'),
+    onRequest: requireRole('operator'),
     schema: {
       tags: ['blocklists'], summary: 'Lists that failed, vanished, came back empty, cut short or oversized (the previous version kept)',
       querystring: { type: 'object', properties: { list: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
@@ -119,7 +119,7 @@ export const blocklistRoutes: RoutePlugin = async (app, { desk, requireRole }) =
 
   // The body is the list itself (FireHOL or plain, text/plain), bounded by the server's body limit.
   app.post('/api/v1/blocklists/check', {
-    preHandler: requireRole('operator'),
+    onRequest: requireRole('operator'),
     schema: {
       tags: ['blocklists'], summary: 'Which inventory addresses a list (the text/plain body) lists; nothing is recorded',
       querystring: { type: 'object', properties: { name: { type: 'string', maxLength: 200, default: 'posted' }, at: { type: 'string', format: 'date-time' } } },

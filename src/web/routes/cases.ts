@@ -93,7 +93,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   const anyone = requireRole(...STAFF, 'customer');
 
   app.get('/api/v1/cases', {
-    preHandler: anyone,
+    onRequest: anyone,
     schema: {
       tags: ['cases'], summary: 'List cases by age (keyset pagination), filtered by state, customer, category, playbook, assignee, overdue',
       querystring: {
@@ -114,7 +114,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/cases/overdue', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['cases'], summary: 'The overdue queue: cases whose first notice, customer answer or reply review is late, latest first',
       querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } } },
@@ -123,7 +123,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   }, async (req) => ({ cases: (await overdueCases(env, viewer(req), (req.query as { limit: number }).limit)).map((c) => caseView(c)), next: null }));
 
   app.post('/api/v1/cases', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['cases'], summary: 'Open a case by hand (phone, letter, police inquiry, legal request); legal kinds need the legal role and are visible to it only',
       body: {
@@ -140,12 +140,12 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   }, async (req, reply) => reply.code(201).send(caseView(await createManualCase(env, viewer(req), clean(req.body) as never))));
 
   app.get('/api/v1/cases/:ref', {
-    preHandler: anyone,
+    onRequest: anyone,
     schema: { tags: ['cases'], summary: 'One case, by id or number, with its clocks', params: refParams, response: { 200: caseSchema, ...errors } },
   }, async (req) => caseView(await getCase(env, (req.params as { ref: string }).ref, viewer(req))));
 
   app.patch('/api/v1/cases/:ref', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['cases'], summary: 'Edit assignee, kind of misuse, title, playbook, or name the customer\'s service (takes a triage case out of triage)',
       params: refParams,
@@ -164,7 +164,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.post('/api/v1/cases/:ref/transitions', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['cases'], summary: 'Move a case to another state; impossible moves get 422 with the allowed ones',
       params: refParams,
@@ -178,12 +178,12 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
 
   const messageSchema = { type: 'object', properties: { id: { type: 'integer' }, kind: { type: 'string' }, author: { type: 'string' }, subject: nullable('string'), body: { type: 'string' }, at: ts } };
   app.post('/api/v1/cases/:ref/notes', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['cases'], summary: 'Add an internal note', params: refParams, body: { type: 'object', additionalProperties: false, required: ['text'], properties: { text: text(100000) } }, response: { 200: caseSchema, ...errors } },
   }, async (req) => caseView(await addMessage(env, (req.params as { ref: string }).ref, viewer(req), { kind: 'note', body: clean(req.body).text as string })));
 
   app.post('/api/v1/cases/:ref/replies', {
-    preHandler: requireRole('customer'),
+    onRequest: requireRole('customer'),
     schema: {
       tags: ['cases'], summary: 'The customer answers a notice (customer portal): the case moves to customer_replied',
       params: refParams, body: { type: 'object', additionalProperties: false, required: ['text'], properties: { text: text(100000) } }, response: { 200: caseSchema, ...errors },
@@ -196,7 +196,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/cases/:ref/messages', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['cases'], summary: 'Notes, customer replies and other mail on the case', params: refParams, response: { 200: { type: 'object', properties: { messages: { type: 'array', items: messageSchema } } }, ...errors } },
   }, async (req) => {
     const row = await getCase(env, (req.params as { ref: string }).ref, viewer(req));
@@ -206,7 +206,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/cases/:ref/events', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['cases'], summary: 'The evidence (events) of a case; every read is recorded in the audit trail',
       params: refParams,
@@ -225,7 +225,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   }, async (req) => viewEvidence(env, (req.params as { ref: string }).ref, viewer(req), req.query as { limit: number; after?: number }));
 
   app.get('/api/v1/cases/:ref/audit', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['cases'], summary: 'The case\'s audit trail: who changed what, when',
       params: refParams,
@@ -238,7 +238,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
 
   const outboxSchema = { type: 'object', properties: { id: { type: 'integer' }, kind: { type: 'string' }, template: { type: 'string' }, language: { type: 'string' }, recipients: { type: 'array', items: { type: 'string' } }, subject: { type: 'string' }, body: { type: 'string' }, status: { type: 'string' }, attempts: { type: 'integer' }, last_error: nullable('string'), created_at: ts, sent_at: tsOrNull } };
   app.get('/api/v1/cases/:ref/notices', {
-    preHandler: anyone,
+    onRequest: anyone,
     schema: { tags: ['notices'], summary: 'Mail sent (or queued) about the case; customers see what was sent to them', params: refParams, response: { 200: { type: 'object', properties: { notices: { type: 'array', items: outboxSchema } } }, ...errors } },
   }, async (req) => {
     const v = viewer(req);
@@ -253,7 +253,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   const noticeKind = { type: 'string', enum: ['notice', 'reminder', 'escalation'], default: 'notice' };
   const templateName = { type: 'string', pattern: '^[a-z0-9-]{1,60}$' };
   app.get('/api/v1/cases/:ref/notices/preview', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['notices'], summary: 'Render a notice for the case as it would go out now (nothing is sent or changed)',
       params: refParams,
@@ -266,7 +266,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.post('/api/v1/cases/:ref/notices', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['notices'], summary: 'Send a notice to the customer (queued in the outbox); a first notice moves the case to notified and starts the playbook clock',
       params: refParams,
@@ -280,7 +280,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.post('/api/v1/cases/:ref/closing', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['notices'], summary: 'Send the optional closing message to the case\'s reporters',
       params: refParams, body: { type: 'object', additionalProperties: false, properties: { text: { type: 'string', maxLength: 20000 } } },
@@ -289,12 +289,12 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   }, async (req) => ({ outbox_ids: await sendClosing(env, (req.params as { ref: string }).ref, viewer(req), (clean(req.body ?? {}).text as string | undefined) ?? null) }));
 
   app.get('/api/v1/cases/:ref/actions', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['actions'], summary: 'Restrictions requested, approved, run and undone on the case', params: refParams, response: { 200: { type: 'object', properties: { actions: { type: 'array', items: actionSchema } } }, ...errors } },
   }, async (req) => ({ actions: (await actionsOf(env, await getCase(env, (req.params as { ref: string }).ref, viewer(req)))).map(actionView) }));
 
   app.post('/api/v1/cases/:ref/actions', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['actions'], summary: 'Ask for a restriction; it runs at once unless the playbook wants a second person\'s approval',
       params: refParams,
@@ -307,38 +307,38 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.post('/api/v1/actions/:id/approve', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['actions'], summary: 'Approve an action (a second person) or take up a proposal from an escalation step', params: idParams, response: { 200: actionSchema, ...errors } },
   }, async (req) => actionView(await approveAction(env, (req.params as { id: number }).id, viewer(req))));
 
   app.post('/api/v1/actions/:id/reject', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['actions'], summary: 'Reject a pending or proposed action', params: idParams, body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: text(5000) } }, response: { 200: actionSchema, ...errors } },
   }, async (req) => actionView(await rejectAction(env, (req.params as { id: number }).id, viewer(req), clean(req.body).reason as string)));
 
   app.post('/api/v1/actions/:id/undo', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['actions'], summary: 'Undo a restriction that ran (runs the inverse at once)', params: idParams, body: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 5000 } } }, response: { 200: actionSchema, ...errors } },
   }, async (req) => actionView(await undoAction(env, (req.params as { id: number }).id, viewer(req), (clean(req.body ?? {}).reason as string | undefined) ?? '')));
 
   app.get('/api/v1/playbooks', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['cases'], summary: 'The playbooks in use (from the playbook files)', response: { 200: { type: 'object', properties: { playbooks: { type: 'array', items: { type: 'object', additionalProperties: true } } } } } },
   }, async () => ({ playbooks: env.playbooks.all }));
 
   app.get('/api/v1/notice-templates', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['notices'], summary: 'Names of the notice templates (each exists in ja and en)', response: { 200: { type: 'object', properties: { templates: { type: 'array', items: { type: 'string' } } } } } },
   }, async () => ({ templates: env.templates.names() }));
 
   const consentSchema = { type: 'object', properties: { reporter: { type: 'string' }, channel: { type: 'string' }, forward: { type: 'boolean' } } };
   app.get('/api/v1/consent', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['cases'], summary: 'Reporters\' defaults for forwarding their evidence to customers', querystring: { type: 'object', properties: { reporter: { type: 'string', maxLength: 320 } } }, response: { 200: { type: 'object', properties: { consent: { type: 'array', items: consentSchema } } } } },
   }, async (req) => ({ consent: await listConsent(env, (req.query as { reporter?: string }).reporter) }));
 
   app.put('/api/v1/consent', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['cases'], summary: 'Set a reporter\'s default for forwarding its evidence (per channel, or * for all)',
       body: { type: 'object', additionalProperties: false, required: ['reporter', 'forward'], properties: { reporter: text(320), channel: { type: 'string', pattern: '^([a-z0-9:_-]{1,60}|\\*)$', default: '*' }, forward: { type: 'boolean' } } },
@@ -351,7 +351,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/stats', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['statistics'], summary: 'Annual figures: reports by category, case numbers issued, police and legal requests, median times (JSON or CSV)',
       querystring: { type: 'object', additionalProperties: false, properties: { year: { type: 'integer', minimum: 2000, maximum: 2100 }, format: { type: 'string', enum: ['json', 'csv'], default: 'json' } } },
@@ -365,7 +365,7 @@ export const caseRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/audit/verify', {
-    preHandler: requireRole('admin'),
+    onRequest: requireRole('admin'),
     schema: {
       tags: ['cases'], summary: 'Check the whole hash chain of the audit trail',
       response: { 200: { type: 'object', properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, head: { type: 'string' }, problems: { type: 'array', items: { type: 'object', properties: { seq: { type: 'integer' }, problem: { type: 'string' } } } } } } },

@@ -38,7 +38,7 @@ const customerSchema = {
 
 export const inventoryRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   app.get('/api/v1/customers', {
-    preHandler: requireRole('operator', 'legal'),
+    onRequest: requireRole('operator', 'legal'),
     schema: {
       tags: ['inventory'], summary: 'Customers whose id, name or e-mail contains the query',
       querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } } },
@@ -53,7 +53,7 @@ export const inventoryRoutes: RoutePlugin = async (app, { desk, requireRole }) =
   });
 
   app.get('/api/v1/customers/:id', {
-    preHandler: requireRole('operator', 'legal', 'customer'),
+    onRequest: requireRole('operator', 'legal', 'customer'),
     schema: {
       tags: ['inventory'], summary: 'A customer with its services and every resource they hold or held',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 128 } }, required: ['id'] },
@@ -84,7 +84,7 @@ export const inventoryRoutes: RoutePlugin = async (app, { desk, requireRole }) =
   });
 
   app.get('/api/v1/attribute', {
-    preHandler: requireRole('operator', 'legal'),
+    onRequest: requireRole('operator', 'legal'),
     schema: {
       tags: ['inventory'], summary: 'Who holds (or held at a time) an address, range, domain, host name or URL',
       querystring: { type: 'object', properties: { resource: { type: 'string', minLength: 1, maxLength: 2048 }, at: { type: 'string', format: 'date-time' } }, required: ['resource'] },
@@ -103,7 +103,7 @@ export const inventoryRoutes: RoutePlugin = async (app, { desk, requireRole }) =
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
   }
   app.post('/api/v1/inventory/import', {
-    preHandler: requireRole('admin'),
+    onRequest: requireRole('admin'),
     schema: {
       tags: ['inventory'], summary: 'Import or sync the inventory (all-or-nothing); same formats as `madoguchi inventory import`',
       querystring: { type: 'object', properties: { sync: { type: 'boolean', default: false } } },

@@ -71,8 +71,31 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
     channel: 'http', reason, size, peer: req.ip, meta: { apiKeyId: req.principal?.keyId ?? null, contentType: req.headers['content-type'] ?? null },
   });
 
+  // Bodies are held in memory until stored: their total is capped, counted from Content-Length
+  // (or the largest allowed size when a client does not say) before a byte of the body is read.
+  let inflight = 0;
+  let busy = 0;
+  let busyRecorded = 0;
+  const admitted = async (req: FastifyRequest, reply: FastifyReply) => {
+    const declared = Number(req.headers['content-length']);
+    const size = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limits.max_report_size) : limits.max_report_size;
+    if (inflight > 0 && inflight + size > limits.max_inflight_bytes) {
+      busy++;
+      // Under overload a record per refusal would add to it: one a second, with the count.
+      if (Date.now() - busyRecorded >= 1000) {
+        busyRecorded = Date.now();
+        void refuse(req, `busy: ${busy} report(s) turned away with 503, ${inflight} bytes being received (intake.max_inflight_bytes ${limits.max_inflight_bytes})`, size);
+        busy = 0;
+      }
+      return reply.code(503).header('Retry-After', '1').send({ error: 'the desk is receiving too many reports at once; retry in 1 s' });
+    }
+    inflight += size;
+    reply.raw.once('close', () => { inflight -= size; });
+  };
+
   app.post('/api/v1/reports', {
-    preHandler: [requireRole('reporter', 'operator'), rateLimited],
+    // Before the body is read: a stranger, a key over its rate or a full desk costs no upload.
+    onRequest: [requireRole('reporter', 'operator'), rateLimited, admitted],
     bodyLimit: limits.max_report_size,
     schema: {
       tags: ['reports'],
@@ -84,7 +107,7 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
         + 'the parse and the cases, and otherwise comes as it stands then.',
       querystring: { type: 'object', properties: { wait: { type: 'integer', minimum: 0, maximum: 30, default: 0, description: 'seconds to wait for the parse and the case numbers' } } },
       body: { content: Object.fromEntries(RAW_TYPES.map((t) => [t, { schema: { description: `the report as ${t}` } }])) },
-      response: { 200: ingestAnswer, 201: ingestAnswer, 400: error, 401: error, 403: error, 413: error, 429: error },
+      response: { 200: ingestAnswer, 201: ingestAnswer, 400: error, 401: error, 403: error, 413: error, 429: error, 503: error },
     },
     onError: async (req, _reply, err: Error & { statusCode?: number }) => {
       if (err.statusCode === 413 || err.statusCode === 415) await refuse(req, err.message, Number(req.headers['content-length']) || undefined);
@@ -125,7 +148,7 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/reports', {
-    preHandler: requireRole('operator', 'legal', 'reporter'),
+    onRequest: requireRole('operator', 'legal', 'reporter'),
     schema: {
       tags: ['reports'],
       summary: 'List reports, newest first (status=quarantined is the quarantine); reporters see their own',
@@ -146,7 +169,7 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/reports/:id', {
-    preHandler: requireRole('operator', 'legal', 'reporter'),
+    onRequest: requireRole('operator', 'legal', 'reporter'),
     schema: {
       tags: ['reports'],
       summary: 'One report: status, parser, quarantine reason, cases and events',
@@ -162,7 +185,7 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/reports/:id/raw', {
-    preHandler: requireRole('operator', 'legal'),
+    onRequest: requireRole('operator', 'legal'),
     schema: {
       tags: ['reports'],
       summary: 'The raw report exactly as received (a download, never rendered)',
@@ -182,7 +205,7 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.post('/api/v1/reports/:id/reparse', {
-    preHandler: requireRole('operator'),
+    onRequest: requireRole('operator'),
     schema: {
       tags: ['reports'],
       summary: 'Parse a stored report again (after a parser fix), replacing its events',
@@ -196,7 +219,7 @@ export const reportRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/intake/refusals', {
-    preHandler: requireRole('operator'),
+    onRequest: requireRole('operator'),
     schema: {
       tags: ['reports'],
       summary: 'Input refused before it became a report (too large, malformed), newest first',

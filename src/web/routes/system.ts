@@ -12,7 +12,7 @@ export const systemRoutes: RoutePlugin = async (app, { desk, requireRole }) => {
   });
 
   app.get('/api/v1/whoami', {
-    preHandler: requireRole('admin', 'operator', 'legal', 'reporter', 'customer'),
+    onRequest: requireRole('admin', 'operator', 'legal', 'reporter', 'customer'),
     schema: {
       tags: ['system'], summary: 'The API key in use: its name, roles and whom it speaks for',
       response: { 200: { type: 'object', properties: {
