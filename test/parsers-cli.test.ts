@@ -71,6 +71,6 @@ test('a CSV feed is streamed into one JSON line', async (t) => {
   assert.equal(o.events.length, 20_000);
   assert.deepEqual(o.events[19_999], {
     'feed.name': 'event4_sinkhole', 'feed.provider': 'Shadowserver', 'classification.type': 'infected-system', 'classification.taxonomy': 'malicious-code',
-    'classification.identifier': 'sinkhole', 'time.source': '2026-11-25T01:02:03+00:00', 'source.ip': '192.0.78.31', 'source.port': 1024 + (19_999 % 60000), 'malware.name': 'andromeda',
+    'classification.identifier': 'andromeda', 'time.source': '2026-11-25T01:02:03+00:00', 'source.ip': '192.0.78.31', 'source.port': 1024 + (19_999 % 60000), 'malware.name': 'andromeda',
   });
 });

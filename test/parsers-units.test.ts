@@ -11,7 +11,8 @@ import { extractIndicators, normaliseText } from '../src/parsers/text/indicators
 import { classifyText, detectLanguage, forwardConsent } from '../src/parsers/text/classify.js';
 import { findSubjects } from '../src/parsers/text/evidence.js';
 import { xarfType } from '../src/parsers/xarf/index.js';
-import { classifyReport } from '../src/parsers/shadowserver/schema.js';
+import { classifyReport, reportSchema } from '../src/parsers/shadowserver/schema.js';
+import { REPORTS } from '../src/parsers/shadowserver/reports.js';
 import { DEFAULT_LIMITS, csvEvents, parseReport, reportTypeOf } from '../src/parsers/index.js';
 import { ownedMatcher } from '../src/parsers/ours.js';
 import { TAXONOMY } from '../src/events/event.js';
@@ -118,24 +119,38 @@ test('every X-ARF v4 category/type maps into the RSIT taxonomy', () => {
   assert.equal(xarfType('content', 'csam'), 'violence');
 });
 
-test('Shadowserver families classify per the report schema', () => {
-  const cases: Array<[string, string, string]> = [
-    ['scan_ntp', 'vulnerable-system', 'open-ntp'],
-    ['scan6_rdp', 'vulnerable-system', 'open-rdp'],
-    ['scan_ssdp', 'ddos-amplifier', 'open-ssdp'],
-    ['scan_http_vulnerable', 'vulnerable-system', 'vulnerable-http'],
-    ['event4_sinkhole_http', 'infected-system', 'sinkhole'],
-    ['event6_sinkhole', 'infected-system', 'sinkhole'],
-    ['event4_honeypot_brute_force', 'brute-force', 'honeypot-brute-force'],
-    ['event4_honeypot_darknet', 'scanner', 'darknet'],
-    ['event4_honeypot_http_scan', 'scanner', 'http-scanner'],
-    ['event4_ddos_participant', 'ddos', 'ddos-participant'],
-    ['compromised_website', 'system-compromise', 'compromised-website'],
-    ['blocklist', 'blacklist', 'blacklisted-ip'],
-    ['device_id', 'undetermined', 'device-id'],
+test('Shadowserver report types classify per the published report schema', () => {
+  const known: Array<[string, string]> = [
+    ['scan_ntp', 'vulnerable/vulnerable-system/ntp-version'],
+    ['scan6_rdp', 'vulnerable/vulnerable-system/open-rdp'],
+    ['scan_ssdp', 'vulnerable/vulnerable-system/open-ssdp'],
+    ['scan_dns', 'vulnerable/vulnerable-system/dns-open-resolver'],
+    ['scan_http', 'other/other/accessible-http'],
+    ['scan_http_vulnerable', 'vulnerable/vulnerable-system/vulnerable-http'],
+    ['event4_sinkhole_http', 'malicious-code/infected-system/@infection'],
+    ['event4_honeypot_brute_force', 'intrusion-attempts/brute-force/@application'],
+    ['event4_honeypot_darknet', 'other/other/@tag'],
+    ['event4_ddos_participant', 'availability/ddos/ddos-participant'],
+    ['compromised_website', 'intrusions/system-compromise/compromised-website'],
+    ['blocklist', 'other/blacklist/blacklisted-ip'],
+    ['device_id', 'other/undetermined/device-id'],
+    // Not in the schema yet: read like the IPv4/IPv6 twin.
+    ['scan6_memcached', 'vulnerable/vulnerable-system/open-memcached'],
+    ['event6_honeypot_brute_force', 'intrusion-attempts/brute-force/@application'],
+  ];
+  for (const [report, cls] of known) assert.equal(reportSchema(report)?.class, cls, report);
+  assert.equal(Object.keys(REPORTS).length, 150);
+  // Report types the schema does not name: the family rules.
+  const families: Array<[string, string, string]> = [
+    ['scan_foo_vulnerable', 'vulnerable-system', 'vulnerable-foo'],
+    ['scan6_newservice', 'vulnerable-system', 'open-newservice'],
+    ['event4_honeypot_foo_scan', 'scanner', 'foo-scanner'],
     ['some_future_report', 'undetermined', 'some-future-report'],
   ];
-  for (const [report, type, identifier] of cases) assert.deepEqual(classifyReport(report), { type, identifier }, report);
+  for (const [report, type, identifier] of families) {
+    assert.equal(reportSchema(report), undefined, report);
+    assert.deepEqual(classifyReport(report), { type, identifier }, report);
+  }
   assert.equal(reportTypeOf('/in/2026-11-25-event4_honeypot_brute_force-asia-jp-123-asn.csv'), 'event4_honeypot_brute_force');
   assert.equal(reportTypeOf('events.csv'), undefined);
 });

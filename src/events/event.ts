@@ -62,6 +62,8 @@ export interface Event {
   'source.asn'?: number;
   'source.reverse_dns'?: string;
   'source.account'?: string;
+  /** The host's own name as a service announces it (Shadowserver LDAP/MSSQL scans). */
+  'source.local_hostname'?: string;
   /** A CIDR block, when the source is a network rather than one address (blocklist entries). */
   'source.network'?: string;
   'source.geolocation.cc'?: string;
@@ -74,6 +76,9 @@ export interface Event {
   'destination.asn'?: number;
   'destination.reverse_dns'?: string;
   'destination.geolocation.cc'?: string;
+  'destination.geolocation.region'?: string;
+  'destination.geolocation.city'?: string;
+  'destination.account'?: string;
   'protocol.transport'?: string;
   'protocol.application'?: string;
   'classification.taxonomy'?: string;
@@ -86,6 +91,9 @@ export interface Event {
   'feed.url'?: string;
   'event_description.text'?: string;
   'malware.name'?: string;
+  'malware.hash.md5'?: string;
+  'malware.hash.sha1'?: string;
+  'malware.hash.sha256'?: string;
   'raw'?: string;
   [extra: `extra.${string}`]: string | number | boolean | null | string[] | undefined;
 }

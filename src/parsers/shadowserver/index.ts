@@ -10,7 +10,8 @@ import { ParseRefusal, type MimePart } from '../mail/mime.js';
 import { isZip, unzipPieces, type ZipLimits } from '../zip.js';
 import { DEFAULT_LIMITS, type ParseLimits } from '../types.js';
 import type { EventSink } from '../sink.js';
-import { COLUMNS, classifyReport, sourceIsWebsite, type Conv } from './schema.js';
+import { COLUMNS, classifyReport, columnSteps, reportSchema, sourceIsWebsite, type Conv } from './schema.js';
+import type { ReportSchema } from './reports.js';
 
 const FILENAME = /(?:^|[\\/])(\d{4}-\d{2}-\d{2})-([a-z0-9_]+)-[^\\/]*\.csv$/i;
 
@@ -91,13 +92,47 @@ function toAsync<T>(it: Iterable<T>): AsyncIterator<T> {
 
 interface RowPlan { map(row: string[]): Event | null }
 
+/** One column read into one event key. */
+interface Step { i: number; key: string; conv: Conv }
+
+type Pairs = [string, unknown][];
+
 function planFor(header: string[], filename?: string): RowPlan {
   const cols = header.map((h) => h.trim().toLowerCase());
-  const shadowserver = reportTypeOf(filename) ?? guessReportType(cols);
+  const report = reportTypeOf(filename) ?? guessReportType(cols);
+  const schema = report ? reportSchema(report) : undefined;
+  return schema ? schemaPlan(cols, report!, schema) : familyPlan(cols, report);
+}
+
+/** A report type of the published schema: its classification, columns and constants, as the schema says. */
+function schemaPlan(cols: string[], report: string, schema: ReportSchema): RowPlan {
+  const [taxonomy, type, identifier] = schema.class.split('/');
+  const base: Pairs = [['feed.name', report], ['feed.provider', 'Shadowserver'], ['classification.type', type], ['classification.taxonomy', taxonomy],
+    // An identifier taken from a column falls back to the family's when the row leaves it empty.
+    ['classification.identifier', identifier.startsWith('@') ? classifyReport(report).identifier : identifier]];
+  const tail: Pairs = [];
+  if (schema.app) tail.push(['protocol.application', schema.app]);
+  if (schema.transport) tail.push(['protocol.transport', schema.transport]);
+  const fallbacks: Step[] = [], steps: Step[] = [], finish: Array<(row: string[], e: Event) => void> = [];
+  const seen = new Set<string>();
+  cols.forEach((c, i) => {
+    for (const s of columnSteps(schema, c)) {
+      if (s.key === '=exchange') finish.push(exchangeClass(i));
+      else if (s.fallback) fallbacks.push({ i, key: s.key, conv: s.conv });
+      else if (!seen.has(s.key)) { seen.add(s.key); steps.push({ i, key: s.key, conv: s.conv }); }
+      if (s.key.endsWith('.url')) finish.push(joinUrl(cols, s.key));
+    }
+  });
+  // Fallback steps go first, so a later column giving the same key wins.
+  return mapper(base, [...fallbacks, ...steps], tail, finish, (e) => !!(e['time.source'] || e['source.ip'] || e['source.network'] || e['source.url'] || e['source.fqdn'] || e['source.account']));
+}
+
+/** A report type the schema does not know yet (or a CSV from elsewhere): family rules and one column map. */
+function familyPlan(cols: string[], shadowserver: string | undefined): RowPlan {
   const report = shadowserver ?? 'csv';
   const cls = shadowserver ? classifyReport(shadowserver) : { type: 'other', identifier: 'csv' };
   const website = shadowserver ? sourceIsWebsite(shadowserver) : false;
-  const steps: Array<{ i: number; key: string; conv: Conv; zeroIsEmpty: boolean }> = [];
+  const steps: Step[] = [];
   const seen = new Set<string>();
   cols.forEach((c, i) => {
     let m: [string, Conv] | undefined = COLUMNS[c] ?? (shadowserver ? undefined : GENERIC[c]);
@@ -105,30 +140,67 @@ function planFor(header: string[], filename?: string): RowPlan {
     if (m && seen.has(m[0])) m = undefined; // first of src_ip / ip wins
     const key = m ? m[0] : `extra.${c.replace(/[^a-z0-9_]/g, '_')}`;
     seen.add(key);
-    // Industry codes are 0 when unknown.
-    steps.push({ i, key, conv: m ? m[1] : 'text', zeroIsEmpty: /(?:^|_)(?:naics|sic)$/.test(c) });
+    // Industry codes are numbers, 0 when unknown.
+    steps.push({ i, key, conv: m ? m[1] : /(?:^|_)(?:naics|sic)$/.test(c) ? 'int' : 'text' });
   });
-  const base = Object.entries(classify({ 'feed.name': report, 'feed.provider': shadowserver ? 'Shadowserver' : 'csv' }, cls.type, cls.identifier));
+  const base: Pairs = Object.entries(classify({ 'feed.name': report, 'feed.provider': shadowserver ? 'Shadowserver' : 'csv' }, cls.type, cls.identifier));
+  const finish: Array<(row: string[], e: Event) => void> = [];
+  if (website) {
+    finish.push((_row, e) => {
+      if (typeof e['source.url'] === 'string' && e['source.fqdn'] && !/^[a-z]+:\/\//i.test(e['source.url'])) {
+        e['source.url'] = `http://${e['source.fqdn']}${e['source.url'].startsWith('/') ? '' : '/'}${e['source.url']}`;
+      }
+    });
+  }
+  // A blocklist entry may be a network rather than an address.
+  const ip = cols.indexOf('ip');
+  if (ip >= 0) finish.push((row, e) => { if (e['source.ip'] === undefined && row[ip]?.includes('/')) e['source.network'] = row[ip].trim(); });
+  return mapper(base, steps, [], finish, (e) => !!(e['source.ip'] || e['source.url'] || e['source.fqdn'] || e['source.network'] || e['source.account']));
+}
+
+function mapper(base: Pairs, steps: Step[], tail: Pairs, finish: Array<(row: string[], e: Event) => void>, keep: (e: Event) => boolean): RowPlan {
   return {
     map(row) {
       // Built from a list of pairs: an object given more than a dozen computed keys one by one
       // turns into a slow dictionary in V8 (and an object spread followed by new keys is worse).
-      const pairs: [string, unknown][] = base.slice();
+      const pairs = base.slice();
       for (const s of steps) {
         const raw = row[s.i]?.trim();
-        if (raw === undefined || raw === '' || (s.zeroIsEmpty && raw === '0')) continue;
+        if (raw === undefined || raw === '') continue;
         const v = convert(raw, s.conv);
         if (v !== undefined) pairs.push([s.key, v]);
       }
+      for (const t of tail) pairs.push(t);
       const e = Object.fromEntries(pairs) as Event;
-      if (website && typeof e['source.url'] === 'string' && e['source.fqdn'] && !/^[a-z]+:\/\//i.test(e['source.url'])) {
-        e['source.url'] = `http://${e['source.fqdn']}${e['source.url'].startsWith('/') ? '' : '/'}${e['source.url']}`;
-      }
-      // A blocklist entry may be a network rather than an address.
-      const ip = (e as Record<string, unknown>)['source.ip'];
-      if (ip === undefined && row[cols.indexOf('ip')]?.includes('/')) e['source.network'] = row[cols.indexOf('ip')];
-      return e['source.ip'] || e['source.url'] || e['source.fqdn'] || e['source.network'] || e['source.account'] ? e : null;
+      for (const f of finish) f(row, e);
+      return keep(e) ? e : null;
     },
+  };
+}
+
+/**
+ * The schema's URL rule: a host column (cc_dns or http_host) and a path column (url or http_url)
+ * make one URL, with the row's application as scheme when it is http or https.
+ */
+function joinUrl(cols: string[], key: string): (row: string[], e: Event) => void {
+  const host = cols.includes('cc_dns') ? cols.indexOf('cc_dns') : cols.indexOf('http_host');
+  const path = cols.includes('url') ? cols.indexOf('url') : cols.indexOf('http_url');
+  const app = cols.indexOf('application');
+  return (row, e) => {
+    const h = row[host]?.trim(), p = row[path]?.trim();
+    if (!h || !p) return;
+    const scheme = row[app]?.trim();
+    (e as Record<string, unknown>)[key] = `${scheme === 'http' || scheme === 'https' ? scheme : 'http'}://${h}${p.replace(/^[^/]*/, '').replace(/\s.*$/, '')}`;
+  };
+}
+
+/** scan_exchange: a web shell found on the server makes the row a compromise, not a vulnerability. */
+function exchangeClass(tag: number): (row: string[], e: Event) => void {
+  return (row, e) => {
+    if (row[tag]?.trim() !== 'exchange;webshell') return;
+    e['classification.taxonomy'] = 'intrusions';
+    e['classification.type'] = 'system-compromise';
+    e['classification.identifier'] = 'exchange-server-webshell';
   };
 }
 
@@ -151,29 +223,45 @@ function guessReportType(cols: string[]): string | undefined {
 
 const words = new Uint32Array(4);
 
-function convert(v: string, conv: Conv): string | number | undefined {
+function convert(v: string, conv: Conv): string | number | boolean | undefined {
   switch (conv) {
     case 'int': {
       const n = Number(v);
       return Number.isInteger(n) && n > 0 ? n : undefined;
     }
+    case 'num': {
+      const n = Number(v);
+      return Number.isFinite(n) ? n : undefined;
+    }
+    case 'bool':
+      return YES.has(v.toLowerCase()) ? true : NO.has(v.toLowerCase()) ? false : undefined;
     case 'ip':
+      if (v === '0.0.0.0') return undefined;
       if (parseIPv4(v) >= 0) return v;
       return parseIPv6(v, words) ? formatIPv6(words) : undefined;
+    case 'network':
+      return v.includes('/') ? v : undefined;
     case 'time':
       return toIsoTime(v);
     case 'lower':
       return v.toLowerCase();
+    case 'cve': {
+      const ids = v.match(/cve-\d{4}-\d+/gi);
+      return ids ? ids.join(';').toUpperCase() : undefined;
+    }
     default:
       return v;
   }
 }
 
-/** Shadowserver writes "2026-11-25 01:02:03" in UTC. */
+const YES = new Set(['y', 'yes', 'true', 'enabled', '1']);
+const NO = new Set(['n', 'no', 'false', 'disabled', '0']);
+
+/** Shadowserver writes "2026-11-25 01:02:03" in UTC; other forms ("...Z", HTTP dates) come out alike. */
 export function toIsoTime(v: string): string | undefined {
   if (/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?$/.test(v)) return v.replace(' ', 'T') + '+00:00';
   const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace(/(?:\.000)?Z$/, '+00:00');
 }
 
 export async function sinkCsv(data: Buffer, filename: string | undefined, sink: EventSink, limits: ParseLimits): Promise<void> {
