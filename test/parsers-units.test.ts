@@ -144,7 +144,9 @@ test('Shadowserver report types classify per the published report schema', () =>
   const families: Array<[string, string, string]> = [
     ['scan_foo_vulnerable', 'vulnerable-system', 'vulnerable-foo'],
     ['scan6_newservice', 'vulnerable-system', 'open-newservice'],
-    ['event4_honeypot_foo_scan', 'scanner', 'foo-scanner'],
+    ['event4_honeypot_foo_scan', 'scanner', 'honeypot-foo-scan'],
+    ['event4_sinkhole_foo', 'infected-system', 'sinkhole'],
+    ['compromised_router6', 'system-compromise', 'compromised-router'],
     ['some_future_report', 'undetermined', 'some-future-report'],
   ];
   for (const [report, type, identifier] of families) {

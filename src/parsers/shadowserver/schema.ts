@@ -5,42 +5,21 @@ import { REPORTS, type ReportSchema } from './reports.js';
 
 export interface FamilyClass { type: string; identifier: string }
 
-/** Services whose open instances are used to amplify DDoS traffic. */
-const AMPLIFIERS = new Set(['chargen', 'qotd', 'ssdp', 'snmp', 'ntpmonitor', 'memcached', 'portmapper', 'mdns', 'netbios', 'ldap_udp', 'cldap', 'ubiquiti', 'ard', 'xdmcp', 'coap', 'dvr_dhcpdiscover', 'wsd', 'tftp', 'rdpeudp', 'loop_dos', 'mssql', 'db2', 'slp', 'dns', 'sentinel', 'stun']);
-
 const dashed = (s: string) => s.replace(/_/g, '-');
 
-/** classification.type and .identifier for a report type such as `scan_ntp` or `event4_sinkhole_http`. */
+/**
+ * classification.type and .identifier by a report type's family, for types the schema does not
+ * list (named the way the schema names its own), and for rows that leave an identifier column empty.
+ */
 export function classifyReport(report: string): FamilyClass {
   const r = report.toLowerCase();
-  const fixed: Record<string, FamilyClass> = {
-    blocklist: { type: 'blacklist', identifier: 'blacklisted-ip' },
-    compromised_account: { type: 'data-leak', identifier: 'compromised-account' },
-    malware_url: { type: 'malware-distribution', identifier: 'malware-url' },
-    event4_ddos_participant: { type: 'ddos', identifier: 'ddos-participant' },
-    event4_honeypot_ddos: { type: 'ddos', identifier: 'honeypot-ddos' },
-    event4_honeypot_brute_force: { type: 'brute-force', identifier: 'honeypot-brute-force' },
-    event4_honeypot_darknet: { type: 'scanner', identifier: 'darknet' },
-    event4_ip_spoofer: { type: 'masquerade', identifier: 'ip-spoofer' },
-    scan_synfulknock: { type: 'system-compromise', identifier: 'synful-knock' },
-    scan_post_exploitation_framework: { type: 'c2-server', identifier: 'post-exploitation-framework' },
-  };
-  if (fixed[r]) return fixed[r];
   let m: RegExpExecArray | null;
-  if ((m = /^compromised_(website|iot)6?$/.exec(r))) return { type: 'system-compromise', identifier: `compromised-${m[1]}` };
-  if (/^event[46]_(?:microsoft_)?sinkhole(?:_http)?$/.test(r)) return { type: 'infected-system', identifier: 'sinkhole' };
-  if (/^event[46]_sinkhole_http_referer$/.test(r)) return { type: 'undetermined', identifier: 'sinkhole-http-referer' };
+  if ((m = /^compromised_([a-z]+?)6?$/.exec(r))) return { type: 'system-compromise', identifier: `compromised-${m[1]}` };
+  if (/^event[46]_(?:microsoft_)?sinkhole(?:_\w+)?$/.test(r)) return { type: 'infected-system', identifier: 'sinkhole' };
   if (/^event[46]_initial_access_broker$/.test(r)) return { type: 'system-compromise', identifier: 'initial-access-broker' };
-  if ((m = /^event[46]_honeypot_(\w+?)_scan$/.exec(r))) return { type: 'scanner', identifier: `${dashed(m[1])}-scanner` };
   if ((m = /^event[46]_honeypot_(\w+)$/.exec(r))) return { type: 'scanner', identifier: `honeypot-${dashed(m[1])}` };
-  if (/^device_id6?$/.test(r)) return { type: 'undetermined', identifier: 'device-id' };
-  if ((m = /^population6?_(\w+)$/.exec(r))) return { type: 'potentially-unwanted-accessible', identifier: `accessible-${dashed(m[1])}` };
-  if ((m = /^scan6?_(\w+)$/.exec(r))) {
-    const svc = m[1];
-    if (/vulnerable$|^(?:exchange|badsecrets|netis_router|http_vulnerable|smtp_vulnerable|ssl_poodle|ssl_freak|isakmp)$/.test(svc)) return { type: 'vulnerable-system', identifier: `vulnerable-${dashed(svc.replace(/_vulnerable$/, ''))}` };
-    if (AMPLIFIERS.has(svc)) return { type: 'ddos-amplifier', identifier: `open-${dashed(svc)}` };
-    return { type: 'vulnerable-system', identifier: `open-${dashed(svc)}` };
-  }
+  if ((m = /^population6?_(\w+)$/.exec(r))) return { type: 'vulnerable-system', identifier: `accessible-${dashed(m[1])}` };
+  if ((m = /^scan6?_(\w+?)(_vulnerable)?$/.exec(r))) return { type: 'vulnerable-system', identifier: `${m[2] || m[1] === 'badsecrets' ? 'vulnerable' : 'open'}-${dashed(m[1])}` };
   return { type: 'undetermined', identifier: dashed(r) };
 }
 
