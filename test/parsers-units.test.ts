@@ -157,6 +157,17 @@ test('Shadowserver report types classify per the published report schema', () =>
   assert.equal(reportTypeOf('events.csv'), undefined);
 });
 
+test('the report schema table names only known classifications and event keys', () => {
+  const taxonomies = new Set(Object.values(TAXONOMY));
+  const keys = /^(?:extra\.[a-z0-9_.]+|=exchange|(?:source|destination)\.(?:ip|port|asn|fqdn|url|reverse_dns|network|account|local_hostname|geolocation\.(?:cc|region|city))|protocol\.(?:transport|application)|malware\.(?:name|hash\.(?:md5|sha1|sha256))|event_description\.text|classification\.identifier|time\.source)\??$/;
+  for (const [report, s] of Object.entries(REPORTS)) {
+    const [taxonomy, type, identifier] = s.class.split('/');
+    assert.ok(taxonomies.has(taxonomy) && type in TAXONOMY && identifier, `${report}: ${s.class}`);
+    if (identifier.startsWith('@')) assert.match(s.cols?.[identifier.slice(1)] ?? '', /classification\.identifier/, report);
+    for (const [column, k] of Object.entries(s.cols ?? {})) for (const key of k.split(' ')) assert.match(key, keys, `${report}.${column}`);
+  }
+});
+
 test('a CSV feed of 300,000 rows streams in batches with bounded memory', async () => {
   const rows = 300_000;
   async function* feed() {
