@@ -12,10 +12,14 @@ export class GroupCommit<I, O> {
   constructor(private readonly write: (items: I[]) => Promise<O[]>, private readonly maxBatch = 256, private readonly concurrency = 1) {}
 
   submit(item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.pump();
-    });
+    return this.submitAll([item])[0];
+  }
+
+  /** Several items queued at once, so that they go in the same commit (unless it would pass maxBatch). */
+  submitAll(items: I[]): Promise<O>[] {
+    const out = items.map((item) => new Promise<O>((resolve, reject) => { this.queue.push({ item, resolve, reject }); }));
+    this.pump();
+    return out;
   }
 
   /** Resolves when everything submitted so far has been written (or failed). */

@@ -10,7 +10,7 @@ import { GroupCommit } from './group-commit.js';
 import { identify, type ReportIdentity } from './identity.js';
 import { compressRaw, readRaw, streamRaw, syncEmbeddedWal } from './raw-store.js';
 import { processFeed } from './feed.js';
-import { runSinks, type SinkContext, type SinkPart, type StoredEvent } from './sinks.js';
+import { eventSinks, runSinks, type SinkContext, type SinkPart, type StoredEvent } from './sinks.js';
 import { attachRawReplyIfAny } from '../cases/replies.js';
 
 export type Channel = 'http' | 'smtp' | 'imap' | 'file' | 'cli';
@@ -198,18 +198,27 @@ export async function finish(desk: Desk, outcome: Outcome): Promise<IngestResult
  * Commits a report's outcome and its events (group commit). The sinks are left to the caller:
  * `part` is what to hand them; `settleSinks` then records their case numbers and clears sinks_pending.
  */
-export async function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ result: IngestResult; part?: SinkPart }> {
-  const stored = await state(desk).outcomes.submit(outcome);
-  if (!stored) {
-    desk.log.info({ report: outcome.reportId }, 'report was parsed meanwhile by another worker; this parse is dropped');
-    return { result: await reportResult(desk, outcome.reportId) };
-  }
-  const result: IngestResult = {
-    reportId: outcome.reportId, duplicate: false, status: outcome.status, reason: outcome.reason, parser: outcome.parser,
-    events: outcome.streamed ?? stored.length, cases: [],
-  };
-  if (!stored.length) return { result };
-  return { result, part: { events: stored, ctx: sinkContext(outcome, outcome.parsed) } };
+export function commitOutcome(desk: Desk, outcome: Outcome): Promise<{ result: IngestResult; part?: SinkPart }> {
+  return commitOutcomes(desk, [outcome])[0];
+}
+
+/** commitOutcome for several reports at once: their outcomes go in the same commit. One promise per outcome. */
+export function commitOutcomes(desk: Desk, outcomes: Outcome[]): Promise<{ result: IngestResult; part?: SinkPart }>[] {
+  return state(desk).outcomes.submitAll(outcomes).map(async (commit, i) => {
+    const outcome = outcomes[i];
+    const stored = await commit;
+    if (!stored) {
+      desk.log.info({ report: outcome.reportId }, 'report was parsed meanwhile by another worker; this parse is dropped');
+      return { result: await reportResult(desk, outcome.reportId) };
+    }
+    const result: IngestResult = {
+      reportId: outcome.reportId, duplicate: false, status: outcome.status, reason: outcome.reason, parser: outcome.parser,
+      events: outcome.streamed ?? stored.length, cases: [],
+    };
+    // Without a registered sink there is nothing to hand over (nor to record done: see writeOutcomes).
+    if (!stored.length || !eventSinks.length) return { result };
+    return { result, part: { events: stored, ctx: sinkContext(outcome, outcome.parsed) } };
+  });
 }
 
 /** Keeps the case numbers the sinks named on each report and clears its sinks_pending mark: one statement for many reports. */
@@ -281,30 +290,37 @@ async function writeReports(desk: Desk, items: PendingReport[]): Promise<IngestR
 }
 
 /**
- * Inserts report rows and their raw chunks in one statement (the batch travels as one JSON
- * parameter, chunks in base64); a report already there (same bytes, or same Message-ID and body)
- * is counted as another arrival of it instead.
+ * Inserts report rows and their raw chunks in one statement: the rows travel as one JSON parameter
+ * (typed once by json_to_recordset), the chunks as one binary parameter cut by offsets (no base64
+ * to write and read back); a report already there (same bytes, or same Message-ID and body) is
+ * counted as another arrival of it instead.
  */
 export async function insertReports(tx: Db, items: PendingReport[]): Promise<IngestResult[]> {
   const first = new Set<string>();
+  const bytes: Buffer[] = [];
+  let at = 0;
   const payload = JSON.stringify(items.map((it) => {
     const { contentType, ...rest } = it.meta;
     // A second copy in the same batch brings no bytes: it can only be a duplicate.
-    const chunks = first.has(it.identity.sha256) ? [] : it.chunks.map((c) => c.toString('base64'));
+    const chunks = first.has(it.identity.sha256) ? [] : it.chunks;
     first.add(it.identity.sha256);
-    return [it.identity.sha256, it.size, it.channel, text(contentType, 200), text(it.identity.messageId), it.identity.bodySha256, storable(JSON.stringify(rest)), chunks];
+    const offsets = chunks.map((c) => { bytes.push(c); return (at += c.length) - c.length; });
+    return {
+      sha256: it.identity.sha256, size: it.size, channel: it.channel, content_type: text(contentType, 200), message_id: text(it.identity.messageId),
+      body_sha256: it.identity.bodySha256, meta: storable(JSON.stringify(rest)), offsets, lengths: chunks.map((c) => c.length),
+    };
   }));
   const ins = await tx.query<{ id: string; sha256: string }>(
-    `WITH x AS (SELECT r FROM json_array_elements($1::json) WITH ORDINALITY AS x(r, n) ORDER BY n),
+    `WITH x AS (SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (sha256 text, size bigint, channel text, content_type text, message_id text,
+                  body_sha256 text, meta text, offsets int[], lengths int[])) WITH ORDINALITY AS x(sha256, size, channel, content_type, message_id, body_sha256, meta, offsets, lengths, n)),
      ins AS (INSERT INTO reports (sha256, size, channel, content_type, message_id, body_sha256, meta)
-             SELECT r->>0, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, (r->>6)::jsonb FROM x
+             SELECT sha256, size, channel, content_type, message_id, body_sha256, meta::jsonb FROM x ORDER BY n
              ON CONFLICT DO NOTHING RETURNING id, sha256),
      blobs AS (INSERT INTO report_blobs (sha256, seq, data)
-               SELECT ins.sha256, c.n - 1, decode(c.data, 'base64')
-                 FROM ins JOIN x ON x.r->>0 = ins.sha256,
-                      json_array_elements_text(x.r->7) WITH ORDINALITY AS c(data, n)
+               SELECT ins.sha256, c.n - 1, substring($2::bytea FROM c.start + 1 FOR c.len)
+                 FROM ins JOIN x ON x.sha256 = ins.sha256, unnest(x.offsets, x.lengths) WITH ORDINALITY AS c(start, len, n)
                ON CONFLICT DO NOTHING)
-     SELECT id, sha256 FROM ins`, [payload]);
+     SELECT id, sha256 FROM ins`, [payload, Buffer.concat(bytes)]);
   const fresh = new Map(ins.rows.map((r) => [r.sha256, Number(r.id)]));
   const results: IngestResult[] = [];
   for (const it of items) {
@@ -341,7 +357,7 @@ async function writeOutcomes(desk: Desk, items: Outcome[]): Promise<(StoredEvent
       return {
         id: o.reportId, status: o.status, parser: o.parser, reason: text(o.reason, 2000), event_count: o.streamed ?? o.rows.length,
         reporter_email: text(p?.reporter?.email, 320), reporter_name: text(p?.reporter?.name, 200), subject: text(p?.subject),
-        forward_consent: p?.forwardConsent ?? null, language: p?.language ?? null, reparse: o.reparse, sinks_pending: o.rows.length > 0,
+        forward_consent: p?.forwardConsent ?? null, language: p?.language ?? null, reparse: o.reparse, sinks_pending: o.rows.length > 0 && eventSinks.length > 0,
       };
     });
     // The id list lets the planner use the primary key (it joins a function's rows by scanning the whole table otherwise).
