@@ -483,10 +483,11 @@ class FilterEngine implements Filter {
       if (!this.checkAll || this.maxlines > 1) { this.buffer = split().unmatched; buf = null; }
       if (preGroups) fail = this.combine[i](preGroups, fail as Groups);
       const mlfid = fail.mlfid as string | undefined;
+      // Counted failures carry no lines: `matches` is left out.
       if (mlfid !== undefined && mlfid !== null) {
-        fail = this.mergeFailure(mlfid, fail, split().matched);
+        fail = this.mergeFailure(mlfid, fail, this.countOnly ? null : split().matched);
         if (fail.nofail && !this.checkAll) return out;
-      } else {
+      } else if (!this.countOnly) {
         fail.matches = [...(fail.matches ?? []), ...split().matched];
       }
       let fid = fail.fid as string | undefined;
@@ -513,7 +514,8 @@ class FilterEngine implements Filter {
     return out;
   }
 
-  private mergeFailure(mlfid: string, fail: FailData, matched: TupleLine[]): FailData {
+  /** `matched`: the lines of this match, or null when failures are only counted (no `matches` kept). */
+  private mergeFailure(mlfid: string, fail: FailData, matched: TupleLine[] | null): FailData {
     let cached = this.mlfid.get(mlfid);
     let users: Set<string> | undefined;
     let nf = 0;
@@ -553,6 +555,7 @@ class FilterEngine implements Filter {
       fail.mlfgained = undefined;
       nf &= ~(8 | 1);
     }
+    if (matched === null) return fail;
     if ((nf & 1) === 0) {
       const m = ((fail['nofail-matches'] as TupleLine[] | undefined) ?? []).concat(fail.matches ?? []);
       fail['nofail-matches'] = undefined;

@@ -166,13 +166,14 @@ function daysInMonth(y: number, m: number): number {
 }
 
 let partsOf = NaN;
-let parts = { y: 0, mo: 0, d: 0 };
+let parts = { y: 0, mo: 0, d: 0, offset: 0 };
 let partsZone: LocalTime | null = null;
-/** The local date of `now` (the same for a whole run with a fixed now). */
-function localParts(t: number, local: LocalTime): { y: number; mo: number; d: number } {
+/** The local date of `now` and its zone offset (the same for a whole run with a fixed now). */
+function localParts(t: number, local: LocalTime): { y: number; mo: number; d: number; offset: number } {
   if (t !== partsOf || local !== partsZone) {
-    const dt = new Date((t + local.offset(t)) * 1000);
-    parts = { y: dt.getUTCFullYear(), mo: dt.getUTCMonth() + 1, d: dt.getUTCDate() };
+    const offset = local.offset(t);
+    const dt = new Date((t + offset) * 1000);
+    parts = { y: dt.getUTCFullYear(), mo: dt.getUTCMonth() + 1, d: dt.getUTCDate(), offset };
     partsOf = t;
     partsZone = local;
   }
@@ -248,7 +249,8 @@ export function groupsToEpoch(g: Record<string, string | undefined>, clock: Cloc
   // the local "now" either way (a quirk kept for identical results).
   let dr = Date.UTC(year, month - 1, day, hour, minute, 0) / 1000 + second;
   if (tzoffset !== null) dr -= tzoffset * 60;
-  const nowNaive = now + clock.local.offset(now);
+  const nowNaive = now + localParts(now, clock.local).offset;
+  const asRead = dr;
   if (assumeToday && dr > nowNaive) dr -= 86400;
   if (assumeYear && dr > nowNaive + 86400) {
     const t = new Date(dr * 1000);
@@ -257,6 +259,8 @@ export function groupsToEpoch(g: Record<string, string | undefined>, clock: Cloc
     dr = prev;
   }
   if (tzoffset !== null) return dr;
+  // Unshifted, the fields are those read (Date.UTC takes years below 100 as 19xx: not those).
+  if (dr === asRead && year >= 100) return clock.local.mktime(year, month, day, hour, minute, second);
   const d = new Date(dr * 1000);
   return clock.local.mktime(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
 }
