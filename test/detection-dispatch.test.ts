@@ -53,10 +53,15 @@ test('the dispatch of failregexes gives the same failures and counts as running 
       const { slowestLineMs: _a, ...st } = fast.stats();
       const { slowestLineMs: _b, ...stRef } = ref.stats();
       assert.deepEqual(st, stRef, `${name} checkAll=${checkAll}: counts differ`);
-      // Count-only batches count the same failures.
+      // Count-only batches count the same failures, and so do lines given with their line ends.
       const counting = make(def, { checkAll })!;
       assert.equal(counting.processLines(input, 1, { countOnly: true }).length, 0);
       assert.equal(counting.stats().failures, got.length, `${name}: counted failures`);
+      const ended = make(def, { checkAll })!;
+      assert.equal(ended.processLines(input.map((l) => l + '\n'), 1, { countOnly: true, newline: true }).length, 0);
+      const { slowestLineMs: _c, ...stEnded } = ended.stats();
+      assert.deepEqual(stEnded, stRef, `${name} checkAll=${checkAll}: counts with kept line ends differ`);
+      assert.deepEqual(make(def, { checkAll })!.processLines(input.map((l) => l + '\n'), 1, { newline: true }), got, `${name}: failures with kept line ends differ`);
       filters++; lines += input.length; failures += got.length;
     }
   }

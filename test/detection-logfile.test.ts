@@ -25,6 +25,14 @@ async function check(name: string, bytes: Buffer): Promise<void> {
     }
     assert.equal(got.length, want.length, name);
     assert.ok(got.every((l, i) => l === want[i]), `${name}: lines differ`);
+    // Kept line ends: the same lines, each followed by one `\n`.
+    const kept: string[] = [];
+    for await (const b of readLogLines(path, undefined, 1000, null, true)) {
+      assert.equal(b.newline, true, name);
+      kept.push(...b.lines);
+    }
+    assert.equal(kept.length, want.length, `${name} (kept line ends)`);
+    assert.ok(kept.every((l, i) => l === want[i] + '\n'), `${name}: lines with kept line ends differ`);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 }
 
@@ -42,4 +50,6 @@ test('lines read in chunks equal the file decoded at once', async () => {
   await check('inner bom', Buffer.concat([ascii.subarray(0, CHUNK), Buffer.from('\ufeffx\n', 'utf8'), ascii.subarray(0, 1000)]));
   // A line of non-ASCII text in an otherwise ASCII batch.
   await check('mixed', Buffer.concat([ascii.subarray(0, 5000), Buffer.from('user=jörg\n', 'utf8'), ascii.subarray(0, CHUNK * 2)]));
+  // Line ends of both kinds, empty lines, a last line without its line end.
+  await check('line ends', Buffer.from('a\n\nb\r\n\r\nc\n'.repeat(1000) + 'last'));
 });

@@ -97,6 +97,11 @@ export interface BatchHints {
   ascii?: boolean;
   /** Failures are only counted (in stats()), not returned: no Failure objects are built. */
   countOnly?: boolean;
+  /**
+   * Every line still ends with its `\n`, which is not part of it: the searched text (a line's part
+   * after its date, with a line end) is then a slice of it, not a copy.
+   */
+  newline?: boolean;
 }
 
 export class FilterError extends Error {
@@ -112,6 +117,12 @@ function tupleBuf(lines: TupleLine[]): string {
   let s = '';
   for (const l of lines) s += l[0] + l[2] + '\n';
   return s;
+}
+
+/** `part` + `\n`: a slice of `text` when text ends with them (no copy), else a new string. */
+function endingWithNewline(text: string, part: string): string {
+  const at = text.length - 1 - part.length;
+  return at >= 0 && text.charCodeAt(text.length - 1) === 10 && text.startsWith(part, at) ? text.slice(at) : part + '\n';
 }
 
 /** The lines a match covers and the ones it does not (Regex.search with tupleLines). */
@@ -140,6 +151,15 @@ function splitMatched(re: Regex, m: RegExpExecArray, buf: string, org: TupleLine
   }
   unmatched.push(...org.slice(c2));
   return { matched, unmatched };
+}
+
+/** Adds a failure's user to the users merged under its <F-MLFID>. */
+function updateUsers(f: FailData, user: unknown): Set<string> | undefined {
+  if (user) {
+    if (!f.users) f.users = new Set();
+    f.users.add(String(user));
+  }
+  return f.users;
 }
 
 /** A tiny version of fail2ban's Utils.Cache for <F-MLFID> state: bounded, oldest out first. */
@@ -304,7 +324,9 @@ class FilterEngine implements Filter {
       const done = runGuarded(() => {
         for (; i < end; i++) {
           this.st.lines++;
-          const found = this.processLine(lines[i], firstLineNo + i, this.uniFlags[i - base] === 1);
+          const raw = lines[i];
+          const found = hints.newline ? this.processLine(raw.slice(0, -1), firstLineNo + i, this.uniFlags[i - base] === 1, raw)
+            : this.processLine(raw, firstLineNo + i, this.uniFlags[i - base] === 1);
           for (let k = 0; k < found.length; k++) out.push(found[k]);
           const t = performance.now();
           this.budget.record(t - lineStart);
@@ -351,7 +373,8 @@ class FilterEngine implements Filter {
     }
   }
 
-  private processLine(line: string, lineNo: number, uni: boolean): Failure[] {
+  /** `withNewline`: the line followed by `\n`, when the caller has it. */
+  private processLine(line: string, lineNo: number, uni: boolean, withNewline: string | null = null): Failure[] {
     const now = this.clock.now();
     /** The failregexes this line could match, when known from the line itself. */
     let cands: number[] | null = null;
@@ -396,7 +419,7 @@ class FilterEngine implements Filter {
         }
       }
     }
-    return this.findFailure(tuple, date, lineNo, uni, cands);
+    return this.findFailure(tuple, date, lineNo, uni, cands, withNewline);
   }
 
   /** fail2ban's "last date within a minute", reading a date left unread by a skipped line first. */
@@ -423,7 +446,7 @@ class FilterEngine implements Filter {
   }
 
   /** `lineCands`: failregexes the line could match (single-line filters): what is searched is part of that line. */
-  private findFailure(tuple: TupleLine, date: number | null, lineNo: number, uni: boolean, lineCands: number[] | null): Failure[] {
+  private findFailure(tuple: TupleLine, date: number | null, lineNo: number, uni: boolean, lineCands: number[] | null, withNewline: string | null): Failure[] {
     let out = NONE;
     let found = 0;
     let org: TupleLine[];
@@ -434,20 +457,26 @@ class FilterEngine implements Filter {
     } else {
       org = this.buffer = [tuple];
     }
-    let buf: string | null = this.maxlines > 1 ? tupleBuf(org) : tuple[0] + tuple[2] + '\n';
+    // tuple[2] ends the line: without a text before the date, the buffer is the end of withNewline.
+    let buf: string | null = this.maxlines > 1 ? tupleBuf(org)
+      : withNewline !== null && tuple[0] === '' ? withNewline.slice(withNewline.length - 1 - tuple[2].length) : tuple[0] + tuple[2] + '\n';
     // Earlier lines in the buffer decide too: the ASCII variants are only right on ASCII text.
     if (this.maxlines > 1 && !uni) uni = NON_ASCII.test(buf);
     if (this.ignoreFirst) {
       if (this.ignoreLine(buf, org) !== null) { this.st.ignored++; return out; }
     }
+    /** The prefregex's groups but <F-CONTENT>, read when a failregex matches. */
     let preGroups: Groups | null = null;
+    let preMatch: RegExpExecArray | null = null;
     if (this.pref) {
-      const m = this.pref.search(buf, 0, undefined, uni);
-      if (!m) return out;
-      preGroups = this.pref.groups(m);
-      const repl = preGroups.content;
-      preGroups.content = undefined;
-      if (repl) { this.buffer = [['', '', repl]]; buf = null; }
+      preMatch = this.pref.search(buf, 0, undefined, uni);
+      if (!preMatch) return out;
+      const repl = this.pref.group(preMatch, 'content');
+      if (repl) {
+        this.buffer = [['', '', repl]];
+        // The same text as tupleBuf(this.buffer); a single line's content mostly ends the buffer.
+        buf = this.maxlines > 1 ? null : endingWithNewline(buf, repl);
+      }
     }
     let matchedLine = false;
     // Only the failregexes whose required strings are in the buffer run; they run in their order.
@@ -471,24 +500,28 @@ class FilterEngine implements Filter {
       if (!m) continue;
       if (!matchedLine) { matchedLine = true; this.st.matched++; }
       this.st.failregexHits[i]++;
-      let lines: { matched: TupleLine[]; unmatched: TupleLine[] } | null = null;
-      const split = () => (lines ??= splitMatched(fr, m, buf!, org));
+      // The lines the match covers and the others, where they are used (no closure: it would cost
+      // a context per line).
+      const lines = this.ignores.length || !this.checkAll || this.maxlines > 1 || !this.countOnly ? splitMatched(fr, m, buf, org) : null;
       let fail: FailData = fr.groups(m);
-      if (this.ignores.length && this.ignoreLine(buf, org, split()) !== null) {
+      if (this.ignores.length && this.ignoreLine(buf, org, lines!) !== null) {
         this.st.ignored++;
         buf = null;
         if (!this.checkAll) break;
         continue;
       }
-      if (!this.checkAll || this.maxlines > 1) { this.buffer = split().unmatched; buf = null; }
-      if (preGroups) fail = this.combine[i](preGroups, fail as Groups);
+      if (!this.checkAll || this.maxlines > 1) { this.buffer = lines!.unmatched; buf = null; }
+      if (preMatch) {
+        if (!preGroups) { preGroups = this.pref!.groups(preMatch); preGroups.content = undefined; }
+        fail = this.combine[i](preGroups, fail as Groups);
+      }
       const mlfid = fail.mlfid as string | undefined;
       // Counted failures carry no lines: `matches` is left out.
       if (mlfid !== undefined && mlfid !== null) {
-        fail = this.mergeFailure(mlfid, fail, this.countOnly ? null : split().matched);
+        fail = this.mergeFailure(mlfid, fail, this.countOnly ? null : lines!.matched);
         if (fail.nofail && !this.checkAll) return out;
       } else if (!this.countOnly) {
-        fail.matches = [...(fail.matches ?? []), ...split().matched];
+        fail.matches = [...(fail.matches ?? []), ...lines!.matched];
       }
       let fid = fail.fid as string | undefined;
       let ip = (fail.ip4 ?? fail.ip6 ?? fail.dns) as string | undefined;
@@ -519,13 +552,6 @@ class FilterEngine implements Filter {
     let cached = this.mlfid.get(mlfid);
     let users: Set<string> | undefined;
     let nf = 0;
-    const updateUsers = (f: FailData, user: unknown): Set<string> | undefined => {
-      if (user) {
-        if (!f.users) f.users = new Set();
-        f.users.add(String(user));
-      }
-      return f.users;
-    };
     if (fail.mlfgained) {
       nf |= 8 | 1;
       if (!fail.nofail) fail.nofail = fail.mlfgained;

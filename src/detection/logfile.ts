@@ -5,8 +5,11 @@ import { isAscii } from 'node:buffer';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { NON_ASCII } from './regex.js';
 
-/** `ascii`: no line of the batch holds a non-ASCII character. */
-export interface LineBatch { lines: string[]; firstLineNo: number; ascii: boolean }
+/**
+ * `ascii`: no line of the batch holds a non-ASCII character. `newline`: every line still ends with
+ * its `\n` (readLogLines with keepNewline), not part of the line.
+ */
+export interface LineBatch { lines: string[]; firstLineNo: number; ascii: boolean; newline: boolean }
 
 export interface ReadStats { lines: number; truncated: number }
 
@@ -15,9 +18,10 @@ export const MAX_LINE = 64 * 1024;
 
 /**
  * The lines of a file in batches. `range`: only the bytes [start, end), both at line starts
- * (see lineStartAt).
+ * (see lineStartAt). `keepNewline`: each line is given with a `\n` after it, mostly a slice of
+ * what was read (Filter.processLines' `newline` hint).
  */
-export async function* readLogLines(path: string, stats: ReadStats = { lines: 0, truncated: 0 }, batchSize = 8192, range: { start: number; end: number } | null = null): AsyncGenerator<LineBatch> {
+export async function* readLogLines(path: string, stats: ReadStats = { lines: 0, truncated: 0 }, batchSize = 8192, range: { start: number; end: number } | null = null, keepNewline = false): AsyncGenerator<LineBatch> {
   // The decoder is flushed between chunks (below), so it keeps BOMs; the file's first one goes here.
   const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   let firstChunk = !range || range.start === 0;
@@ -26,10 +30,16 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
   let batch: string[] = [];
   let batchAscii = true;
   let first = 1;
+  const nl = keepNewline ? '\n' : '';
   const push = (line: string) => {
     if (line.endsWith('\r')) line = line.slice(0, -1);
-    batch.push(line);
+    batch.push(line + nl);
     stats.lines++;
+  };
+  /** The line text[start, end), whose `\n` is text[end]: kept with it as one slice when asked. */
+  const pushEnded = (text: string, start: number, end: number) => {
+    if (keepNewline && text.charCodeAt(end - 1) !== 13) { batch.push(text.slice(start, end + 1)); stats.lines++; }
+    else push(text.slice(start, end));
   };
   if (range && range.end <= range.start) return;
   const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
@@ -49,11 +59,11 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
     }
     firstChunk = false;
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
       if (dropping) dropping = false;
-      else if (nl - start > MAX_LINE) { push(text.slice(start, start + MAX_LINE)); stats.truncated++; }
-      else push(text.slice(start, nl));
-      start = nl + 1;
+      else if (end - start > MAX_LINE) { push(text.slice(start, start + MAX_LINE)); stats.truncated++; }
+      else pushEnded(text, start, end);
+      start = end + 1;
     }
     rest = text.slice(start);
     if (rest.length > MAX_LINE) {
@@ -62,7 +72,7 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
       rest = '';
     }
     if (batch.length >= batchSize) {
-      yield { lines: batch, firstLineNo: first, ascii: batchAscii };
+      yield { lines: batch, firstLineNo: first, ascii: batchAscii, newline: keepNewline };
       first += batch.length;
       batch = [];
       // What is carried over decides the next batch's flag, with the next chunk.
@@ -71,7 +81,7 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
   }
   rest += decoder.decode();
   if (rest && !dropping) push(rest);
-  if (batch.length) yield { lines: batch, firstLineNo: first, ascii: batchAscii && !NON_ASCII.test(rest) };
+  if (batch.length) yield { lines: batch, firstLineNo: first, ascii: batchAscii && !NON_ASCII.test(rest), newline: keepNewline };
 }
 
 /** The first line start at or after byte `pos` (the file's size when there is none). */

@@ -129,7 +129,7 @@ class PartWorker {
 async function count(filter: Filter, log: string, from: number, to: number): Promise<ReadStats> {
   const read: ReadStats = { lines: 0, truncated: 0 };
   // Line numbers only label failures, which are not built here.
-  for await (const b of readLogLines(log, read, 8192, { start: from, end: to })) filter.processLines(b.lines, 1, { ascii: b.ascii, countOnly: true });
+  for await (const b of readLogLines(log, read, 8192, { start: from, end: to }, true)) filter.processLines(b.lines, 1, { ascii: b.ascii, countOnly: true, newline: true });
   return read;
 }
 

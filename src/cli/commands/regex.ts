@@ -60,9 +60,9 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     const local = localTime();
     const read: ReadStats = { lines: 0, truncated: 0 };
     let out = '';
-    for await (const batch of readLogLines(log, read)) {
+    for await (const batch of readLogLines(log, read, undefined, null, true)) {
       // Without --json only the summary is printed: failures are counted, not built.
-      const found = filter.processLines(batch.lines, batch.firstLineNo, { ascii: batch.ascii, countOnly: !values.json });
+      const found = filter.processLines(batch.lines, batch.firstLineNo, { ascii: batch.ascii, countOnly: !values.json, newline: true });
       if (!values.json) continue;
       for (const f of found) out += JSON.stringify(failureJson(f, local)) + '\n';
       if (out.length > 1 << 16) { await write(ctx.stdout, out); out = ''; }
