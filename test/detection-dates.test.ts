@@ -43,9 +43,29 @@ test('dates are found and read as fail2ban reads them', () => {
       const m = dd.matchTime(line);
       if (!m) return null;
       const epoch = dd.getTime(m, clock);
-      return epoch === null ? null : [epoch, m.template.re().groupByIndex(m.match, 1)!] as [number, string];
+      return epoch === null ? null : [epoch, m.re.groupByIndex(m.match, 1)!] as [number, string];
     });
     assert.deepEqual(got, expected, pattern);
+    // Again: now the last template runs as its probe() on most lines, with the same results.
+    assert.deepEqual(LINES.map((line) => {
+      const m = dd.matchTime(line);
+      const epoch = m && dd.getTime(m, clock);
+      return m && epoch !== null ? [epoch, m.re.groupByIndex(m.match, 1)!] : null;
+    }), expected, `${pattern} (second pass)`);
+  }
+});
+
+test("a template's probe() finds what its re() finds", () => {
+  const dd = dateDetector('{DEFAULT}', years);
+  for (const t of dd.templates) {
+    for (const line of LINES) {
+      const full = t.re().search(line), probe = t.probe().search(line);
+      assert.equal(probe?.index, full?.index, `${t.name}: ${line}`);
+      if (!full || !probe) continue;
+      assert.equal(probe[0], full[0], `${t.name}: ${line}`);
+      assert.equal(t.probe().groupByIndex(probe, 1), t.re().groupByIndex(full, 1), `${t.name}: ${line}`);
+      assert.equal(t.probe().group1Start(probe), t.re().group1Start(full), `${t.name}: ${line}`);
+    }
   }
 });
 

@@ -33,6 +33,9 @@ export abstract class DateTemplate {
   regex = '';
   pattern?: string;
   private compiled: Regex | null = null;
+  private probed: Regex | null = null;
+  /** The numbered groups getDate reads from a probe() match. */
+  protected probeGroups = [1];
 
   /** DateTemplate.setRegex: word/line anchoring, `**` markers, global flags kept in front. */
   protected setRegexBase(regex: string, wordBegin: boolean | 'start' = true, wordEnd = true): void {
@@ -61,31 +64,42 @@ export abstract class DateTemplate {
     if (gf) regex = gf[1] + regex;
     this.regex = regex;
     this.compiled = null;
+    this.probed = null;
   }
 
   get anchored(): boolean { return (this.flags & (LINE_BEGIN | LINE_END)) !== 0; }
 
   /** The compiled template; throws DatePatternError when the pattern is not a valid regex. */
   re(): Regex {
-    if (!this.compiled) {
-      try { this.compiled = new Regex(this.regex, { plain: true, group1Start: true }); } catch (e) {
-        throw new DatePatternError(`date pattern ${this.name}: ${(e as Error).message}`);
-      }
+    return (this.compiled ??= this.compile());
+  }
+
+  /**
+   * The same expression reporting only the groups a date is found by (and getDate needs): what
+   * runs on a line while this template keeps finding the dates, a smaller match to build. Compiled
+   * on first use: most templates never are.
+   */
+  probe(): Regex {
+    return (this.probed ??= this.compile(this.probeGroups));
+  }
+
+  private compile(keep?: number[]): Regex {
+    try { return new Regex(this.regex, { plain: true, group1Start: true, keep }); } catch (e) {
+      throw new DatePatternError(`date pattern ${this.name}: ${(e as Error).message}`);
     }
-    return this.compiled;
   }
 
   /** Successful matches over the process (fail2ban counts them per shared template). */
   hits = 0;
 
-  matchDate(line: string, pos?: number, endpos?: number, uni?: boolean): RegExpExecArray | null {
-    const m = this.re().search(line, pos, endpos, uni);
+  matchDate(line: string, pos?: number, endpos?: number, uni?: boolean, re = this.re()): RegExpExecArray | null {
+    const m = re.search(line, pos, endpos, uni);
     if (m) this.hits++;
     return m;
   }
 
   /** Epoch seconds of the matched date, or null when the fields do not make a date. */
-  abstract getDate(m: RegExpExecArray, clock: Clock, defaultTz: number | null): number | null;
+  abstract getDate(dm: DateMatch, clock: Clock, defaultTz: number | null): number | null;
 }
 
 export class DateEpoch extends DateTemplate {
@@ -100,6 +114,7 @@ export class DateEpoch extends DateTemplate {
     if (opts.pattern) {
       this.pattern = opts.pattern;
       this.grpIdx = 2;
+      this.probeGroups = [1, 2];
       this.setRegexBase('(' + opts.pattern.replace(new RegExp(RE_EPOCH_PATTERN.source, 'gi'), () => `(${epochRE})`) + ')');
     } else if (!opts.lineBeginOnly) {
       this.setRegexBase(String.raw`((?:^|(?P<square>(?<=^\[))|(?P<selinux>(?<=\baudit\()))${epochRE})(?:(?(selinux)(?=:\d+\)))|(?(square)(?=\])))`, false);
@@ -107,8 +122,8 @@ export class DateEpoch extends DateTemplate {
       this.setRegexBase(String.raw`((?P<square>(?<=^\[))?${epochRE})(?(square)(?=\]))`, 'start', true);
     }
   }
-  getDate(m: RegExpExecArray): number | null {
-    const v = this.re().groupByIndex(m, this.grpIdx);
+  getDate(dm: DateMatch): number | null {
+    const v = dm.re.groupByIndex(dm.match, this.grpIdx);
     if (v === undefined) return null;
     let n = Number(v);
     if (this.longFrm && v.length >= 13) n = v.length >= 16 && !v.includes('.') ? n / 1000000 : n / 1000;
@@ -122,8 +137,8 @@ export class DateTai64n extends DateTemplate {
     this.name = 'TAI64N';
     this.setRegexBase('@[0-9a-f]{24}', wordBegin);
   }
-  getDate(m: RegExpExecArray): number | null {
-    const v = this.re().groupByIndex(m, 1);
+  getDate(dm: DateMatch): number | null {
+    const v = dm.re.groupByIndex(dm.match, 1);
     return v === undefined ? null : parseInt(v.slice(2, 17), 16);
   }
 }
@@ -155,7 +170,8 @@ export class DatePatternRegex extends DateTemplate {
   /** The last result on its own: a comparison instead of a hash for the usual run of equal stamps. */
   private last: { key: string; now: number; tz: number | null; epoch: number | null } | null = null;
 
-  getDate(m: RegExpExecArray, clock: Clock, defaultTz: number | null): number | null {
+  getDate(dm: DateMatch, clock: Clock, defaultTz: number | null): number | null {
+    const m = dm.match;
     const now = clock.now();
     const last = this.last;
     if (last !== null && last.key === m[0] && last.now === now && last.tz === defaultTz) return last.epoch;
@@ -166,7 +182,7 @@ export class DatePatternRegex extends DateTemplate {
     }
     let epoch: number | null;
     try {
-      epoch = groupsToEpoch(this.re().groups(m), clock, defaultTz);
+      epoch = groupsToEpoch(this.re().groups(dm.re === this.re() ? m : rerunAt(this.re(), m)), clock, defaultTz);
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
       epoch = null;
@@ -176,6 +192,16 @@ export class DatePatternRegex extends DateTemplate {
     this.last = { key: m[0], now, tz: defaultTz, epoch };
     return epoch;
   }
+}
+
+/**
+ * Runs the template again where a probe() match is, for all its groups: searched from the match's
+ * start in the same text, it finds the same match (an anchored one starts the text).
+ */
+function rerunAt(re: Regex, m: RegExpExecArray): RegExpExecArray {
+  const full = re.search(m.input, m.index);
+  if (!full || full.index !== m.index || full[0] !== m[0]) throw new Error('date template: a second search found another match');
+  return full;
 }
 
 const DEFAULT_TEMPLATES = [
@@ -270,7 +296,8 @@ function unboundPattern(p: string): string {
   return p.replace(RE_EXLINE_NO_BOUNDS, '').replace(RE_EXLINE_BOUND_BEG, '').replace(RE_EXSANC_BOUND_BEG, '').replace(RE_EXEANC_BOUND_BEG, '');
 }
 
-export interface DateMatch { match: RegExpExecArray; template: DateTemplate }
+/** A date found: the match, its template and the expression that matched (its re() or probe()). */
+export interface DateMatch { match: RegExpExecArray; template: DateTemplate; re: Regex }
 
 /** Finds the date in a line with a list of templates (fail2ban's DateDetector). */
 export class DateDetector {
@@ -331,16 +358,21 @@ export class DateDetector {
     const slots = this.slots;
     if (!slots.length) this.addDefaults();
     let match: RegExpExecArray | null = null;
-    let found: [RegExpExecArray | null, number, number, number] = [null, 0x7fffffff, 0x7fffffff, -1];
+    /** A match kept while the others are tried, with its place and template, and whether probe() found it. */
+    let found: [RegExpExecArray | null, number, number, number, boolean] = [null, 0x7fffffff, 0x7fffffff, -1, false];
     let ignoreBySearch = 0x7fffffff;
     let i = this.lastTemplIdx;
     let slot: Slot | undefined;
     let template: DateTemplate | undefined;
+    /** The last template found the date again: its probe() runs (fewer groups), where all are tried its re(). */
+    let probed = false;
     if (i < slots.length) {
       slot = slots[i];
       template = slot.template;
+      const probe = template.probe();
+      probed = true;
       if (template.anchored) {
-        match = template.matchDate(line, undefined, undefined, uni);
+        match = template.matchDate(line, undefined, undefined, uni, probe);
         ignoreBySearch = i;
       } else {
         const [distance] = this.lastPos;
@@ -350,22 +382,23 @@ export class DateDetector {
         const isAlnum = (s: string | null) => s !== null && /^[\p{L}\p{N}]+$/u.test(s);
         if ((at(distance - 1, distance) === lp[1] || (at(distance, distance + 1) === lp[2] && !isAlnum(lp[2])))
           && (at(endpos, endpos + 1) === le[2] || (at(endpos - 1, endpos) === le[1] && !isAlnum(le[1])))) {
-          match = template.matchDate(line, distance, endpos, uni);
+          match = template.matchDate(line, distance, endpos, uni, probe);
         } else {
-          match = template.matchDate(line, undefined, undefined, uni);
+          match = template.matchDate(line, undefined, undefined, uni, probe);
           ignoreBySearch = i;
         }
       }
       if (match) {
         const distance = match.index, endpos = match.index + match[0].length;
         if (!(slots.length === 1 || template.anchored || (distance === this.lastPos[0] && endpos === this.lastEndPos[0]))) {
-          found = [match, distance, endpos, i];
+          found = [match, distance, endpos, i, true];
           match = null;
         }
       }
     }
     if (!match) {
       this.searches++;
+      probed = false;
       i = 0;
       for (const s of slots) {
         if (i === ignoreBySearch) { i++; continue; }
@@ -378,7 +411,7 @@ export class DateDetector {
           if (template.anchored) break;
           if (distance === 0 && s.hits && !slots[i + 1].template.hits) break;
           if (distance > s.distance || distance > this.lastPos[0]) {
-            if (distance < found[1]) found = [match, distance, match.index + match[0].length, i];
+            if (distance < found[1]) found = [match, distance, match.index + match[0].length, i, false];
             match = null;
             i++;
             continue;
@@ -390,6 +423,7 @@ export class DateDetector {
       if (!match && found[0]) {
         match = found[0];
         i = found[3];
+        probed = found[4];
         slot = slots[i];
         template = slot.template;
       }
@@ -406,7 +440,7 @@ export class DateDetector {
       le[0] = endpos; le[1] = line[endpos - 1] ?? ''; le[2] = line.slice(endpos, endpos + 1);
       if (i && i !== this.lastTemplIdx) i = this.reorder(i);
       this.lastTemplIdx = i;
-      return { match, template };
+      return { match, template, re: probed ? template.probe() : template.re() };
     }
     return null;
   }
@@ -439,7 +473,7 @@ export class DateDetector {
 
   /** Epoch seconds of a date found by matchTime, or null. */
   getTime(dm: DateMatch, clock: Clock): number | null {
-    return dm.template.getDate(dm.match, clock, this.defaultTz);
+    return dm.template.getDate(dm, clock, this.defaultTz);
   }
 }
 

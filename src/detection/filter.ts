@@ -388,7 +388,7 @@ class FilterEngine implements Filter {
       this.lazyDate = null;
     } else {
       const tm = this.dd.matchTime(line, uni);
-      const re = tm?.template.re();
+      const re = tm?.re;
       const g1 = tm ? re!.groupByIndex(tm.match, 1) ?? '' : '';
       const s = tm ? re!.group1Start(tm.match) : 0;
       // No failregex can match a line without the strings it requires; when what is searched is
@@ -428,7 +428,7 @@ class FilterEngine implements Filter {
       const tm = this.lazyDate;
       this.lazyDate = null;
       const d = this.dd.getTime(tm, this.clock);
-      if (d !== null) { this.lastDate = d; this.lastTimeText = tm.template.re().groupByIndex(tm.match, 1)!; }
+      if (d !== null) { this.lastDate = d; this.lastTimeText = tm.re.groupByIndex(tm.match, 1)!; }
     }
     return this.lastDate !== null && this.lastDate > now - 60;
   }

@@ -442,7 +442,8 @@ interface EmitCtx {
 const WORD_U = '\\p{L}\\p{N}_';
 
 class Emitter {
-  constructor(private readonly root: Node, private readonly p: Parser) {}
+  /** `captured`: the groups emitted as captures (null: all); the others become non-capturing. */
+  constructor(private readonly root: Node, private readonly p: Parser, private readonly captured: ReadonlySet<number> | null = null) {}
 
   emit(u: boolean, ciByFlag: boolean, flags = this.p.globalFlags): { src: string; ctx: EmitCtx } {
     const ctx: EmitCtx = { u, ciByFlag, markers: new Map(), jsIndex: new Map(), next: 1, repeated: [] };
@@ -474,6 +475,7 @@ class Emitter {
       case 'group': {
         switch (n.kind) {
           case 'cap': {
+            if (this.captured && !this.captured.has(n.index!)) return `(?:${this.node(n.body, f, c)})`;
             const idx = c.next++;
             c.jsIndex.set(n.index!, [...(c.jsIndex.get(n.index!) ?? []), idx]);
             let marker = '';
@@ -701,6 +703,28 @@ function expandConditionals(n: Node): Node {
   }
 }
 
+/**
+ * The groups to capture when only `keep` are asked for (and the group before group 1, numbered 0):
+ * those and the ones a backreference or conditional reads; all of them when a repeated group
+ * holds a capture (its replay needs them).
+ */
+function capturedGroups(root: Node, keep: readonly number[], condRefs: ReadonlySet<number>): ReadonlySet<number> | null {
+  const out = new Set([0, ...keep, ...condRefs]);
+  let repeated = false;
+  const walk = (x: Node) => {
+    switch (x.t) {
+      case 'seq': x.items.forEach(walk); break;
+      case 'alt': x.alts.forEach(walk); break;
+      case 'quant': if (x.max > 1 && hasCapture(x.body)) repeated = true; walk(x.body); break;
+      case 'group': case 'flags': walk(x.body); break;
+      case 'cond': walk(x.yes); walk(x.no); break;
+      case 'backref': out.add(x.index); break;
+    }
+  };
+  walk(root);
+  return repeated ? null : out;
+}
+
 function groupsDefined(n: Node): number[] {
   return collectCaptures(n, []);
 }
@@ -761,7 +785,7 @@ function flagsUsedAnywhere(n: Node, bit: number): 'on' | 'off' | 'none' {
  * time (fail2ban sets it for filters with maxlines > 1). Throws PyRegexError when the pattern is
  * invalid for Python or cannot be expressed in JavaScript.
  */
-export function translate(pattern: string, opts: { multiline?: boolean; ignoreCase?: boolean; group1Start?: boolean } = {}): Translated {
+export function translate(pattern: string, opts: { multiline?: boolean; ignoreCase?: boolean; group1Start?: boolean; keep?: readonly number[] } = {}): Translated {
   const p = new Parser(pattern, (opts.multiline ? F_M : 0) | (opts.ignoreCase ? F_I : 0));
   let root = expandConditionals(p.parse());
   p.condRefs = remainingCondRefs(root);
@@ -775,7 +799,7 @@ export function translate(pattern: string, opts: { multiline?: boolean; ignoreCa
   }
   // A pattern-wide (?i) is the JS `i` flag, unless a scope switches it off again.
   const ciByFlag = (p.globalFlags & F_I) !== 0 && flagsUsedAnywhere(root, F_I) !== 'off';
-  const em = new Emitter(root, p);
+  const em = new Emitter(root, p, opts.keep ? capturedGroups(root, opts.keep, p.condRefs) : null);
   const a = em.emit(false, ciByFlag);
   const u = em.emit(true, ciByFlag);
   const flagsA = ciByFlag ? 'i' : '';

@@ -90,9 +90,12 @@ export class Regex {
   readonly skiplines: number;
   readonly linear: boolean;
 
-  /** `plain` skips fail2ban's tag expansion and flag rewriting (date templates). */
-  /** `indices` records group positions (the `d` flag), for groupStart(). */
-  constructor(regex: string, opts: { multiline?: boolean; useDns?: string; plain?: boolean; group1Start?: boolean } = {}) {
+  /**
+   * `plain` skips fail2ban's tag expansion and flag rewriting (date templates). `group1Start`
+   * makes group1Start() available. `keep`: only these numbered groups are reported (the others do
+   * not capture: a smaller match to build; the match is the same).
+   */
+  constructor(regex: string, opts: { multiline?: boolean; useDns?: string; plain?: boolean; group1Start?: boolean; keep?: readonly number[] } = {}) {
     let r = regex;
     if (!opts.plain) {
       r = resolveHostTag(regex, opts.useDns ?? 'yes');
@@ -102,7 +105,7 @@ export class Regex {
     this.source = r;
     let t;
     try {
-      t = translate(r, { multiline: opts.multiline, group1Start: opts.group1Start });
+      t = translate(r, { multiline: opts.multiline, group1Start: opts.group1Start, keep: opts.keep });
     } catch (e) {
       if (e instanceof PyRegexError) throw new RegexError(`Unable to compile regular expression '${regex}': ${e.message}`);
       throw e;
