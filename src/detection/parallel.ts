@@ -12,14 +12,17 @@
 import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { once } from 'node:events';
 import { loadFilter, type Filter, type FilterStats } from './filter.js';
 import { lineStartAt, readLogLines, type ReadStats } from './logfile.js';
+import { translationsMade, useTranslations, type Translated } from './pyregex.js';
 
 /** Warm-up read before a part: enough lines for a busy log's state to settle. */
 const WARM_UP = 2 << 20;
 /**
- * Smallest part worth a thread: a worker costs ~0.2-0.3 s of CPU before its first line (its own
- * filter load, JIT warm-up, the warm-up read), so a part must take well over that.
+ * Smallest part worth a thread: a worker costs ~0.2 s of CPU before its first line (Node, the
+ * engine's modules, JIT warm-up, the warm-up read; the filter's translation it is handed), so a
+ * part must take well over that.
  */
 export const MIN_PART = 16 << 20;
 
@@ -43,47 +46,66 @@ export function partCount(size: number, threads = availableParallelism(), minPar
 }
 
 /**
- * Counts failures in a log as `madoguchi regex` does without --json, in parts when it is large.
- * `filter` (loaded from `spec` with the same options, not used yet) counts the first part.
+ * Counting a log as `madoguchi regex` does without --json, in parts when it is large: the worker
+ * threads start at once, while the calling thread loads its filter; count() hands them its
+ * translations, so that the filter is translated once.
  */
-export async function countInParts(log: string, spec: string, filter: Filter, opts: PartsOptions): Promise<PartsResult> {
-  const size = statSync(log).size;
-  const n = partCount(size, opts.threads, opts.minPart);
-  const bounds = [0];
-  for (let k = 1; k < n; k++) {
-    const b = lineStartAt(log, Math.floor((size * k) / n));
-    if (b > bounds[bounds.length - 1] && b < size) bounds.push(b);
-  }
-  bounds.push(size);
-  const parts = bounds.length - 1;
-  const workers = bounds.slice(1, -1).map((from, k) => new PartWorker({
-    log, spec, now: opts.now, lineBudgetMs: opts.lineBudgetMs, from, to: bounds[k + 2],
-    warmFrom: lineStartAt(log, Math.max(0, from - WARM_UP)),
-  }));
-  try {
-    const first = await countRange(filter, log, bounds[0], bounds[1], null);
-    const reports = [first, ...await Promise.all(workers.map((w) => w.report))];
-    let stats = reports[0].stats, read = reports[0].read;
-    let state = reports[0].endState;
-    let recounted = 0;
-    for (let k = 1; k < parts; k++) {
-      const r = reports[k];
-      if (recounted === 0 && r.startState === state && !r.searched) {
-        stats = addStats(stats, r.stats);
-        read = { lines: read.lines + r.read.lines, truncated: read.truncated + r.read.truncated };
-        state = r.endState;
-        continue;
-      }
-      // This thread's filter holds the true state at this part's start: it counts this part and the rest.
-      const again = await countRange(filter, log, bounds[k], bounds[k + 1], null);
-      stats = addStats(stats, again.stats);
-      read = { lines: read.lines + again.read.lines, truncated: read.truncated + again.read.truncated };
-      recounted++;
+export class PartsCount {
+  private readonly bounds = [0];
+  private readonly workers: PartWorker[];
+  constructor(private readonly log: string, spec: string, opts: PartsOptions) {
+    const size = statSync(log).size;
+    const n = partCount(size, opts.threads, opts.minPart);
+    for (let k = 1; k < n; k++) {
+      const b = lineStartAt(log, Math.floor((size * k) / n));
+      if (b > this.bounds[this.bounds.length - 1] && b < size) this.bounds.push(b);
     }
-    return { stats, read, parts, recounted };
-  } finally {
-    for (const w of workers) w.close();
+    this.bounds.push(size);
+    this.workers = this.bounds.slice(1, -1).map((from, k) => new PartWorker({
+      log, spec, now: opts.now, lineBudgetMs: opts.lineBudgetMs, from, to: this.bounds[k + 2],
+      warmFrom: lineStartAt(log, Math.max(0, from - WARM_UP)),
+    }));
   }
+
+  /** `filter` (loaded from the same spec with the same options, not used yet) counts the first part. */
+  async count(filter: Filter): Promise<PartsResult> {
+    try {
+      const translations = translationsMade();
+      for (const w of this.workers) w.start(translations);
+      return await countParts(filter, this.log, this.bounds, this.workers);
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    for (const w of this.workers) w.close();
+  }
+}
+
+/** Counts the first part here, adds each worker's part whose start state checks, counts the others again. */
+async function countParts(filter: Filter, log: string, bounds: number[], workers: PartWorker[]): Promise<PartsResult> {
+  const parts = bounds.length - 1;
+  const first = await countRange(filter, log, bounds[0], bounds[1], null);
+  const reports = [first, ...await Promise.all(workers.map((w) => w.report))];
+  let stats = reports[0].stats, read = reports[0].read;
+  let state = reports[0].endState;
+  let recounted = 0;
+  for (let k = 1; k < parts; k++) {
+    const r = reports[k];
+    if (recounted === 0 && r.startState === state && !r.searched) {
+      stats = addStats(stats, r.stats);
+      read = { lines: read.lines + r.read.lines, truncated: read.truncated + r.read.truncated };
+      state = r.endState;
+      continue;
+    }
+    // This thread's filter holds the true state at this part's start: it counts this part and the rest.
+    const again = await countRange(filter, log, bounds[k], bounds[k + 1], null);
+    stats = addStats(stats, again.stats);
+    read = { lines: read.lines + again.read.lines, truncated: read.truncated + again.read.truncated };
+    recounted++;
+  }
+  return { stats, read, parts, recounted };
 }
 
 function addStats(a: FilterStats, b: FilterStats): FilterStats {
@@ -120,6 +142,10 @@ class PartWorker {
     });
     this.report.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
   }
+  /** Hands the worker the translations its filter needs; it waits for them. */
+  start(translations: Array<[string, Translated]>): void {
+    this.worker.postMessage(translations);
+  }
   close(): void {
     this.worker.removeAllListeners('exit');
     void this.worker.terminate();
@@ -143,6 +169,8 @@ async function countRange(filter: Filter, log: string, from: number, to: number,
 
 /** In a worker: warm up, count the part, report. */
 async function runPart(job: Job): Promise<void> {
+  const [translations] = await once(parentPort!, 'message') as [Array<[string, Translated]>];
+  useTranslations(translations);
   const filter = loadFilter(job.spec, { now: () => job.now, lineBudgetMs: job.lineBudgetMs });
   await count(filter, job.log, job.warmFrom, job.from);
   parentPort!.postMessage(await countRange(filter, job.log, job.from, job.to, filter.carryState()));

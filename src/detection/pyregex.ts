@@ -785,7 +785,28 @@ function flagsUsedAnywhere(n: Node, bit: number): 'on' | 'off' | 'none' {
  * time (fail2ban sets it for filters with maxlines > 1). Throws PyRegexError when the pattern is
  * invalid for Python or cannot be expressed in JavaScript.
  */
-export function translate(pattern: string, opts: { multiline?: boolean; ignoreCase?: boolean; group1Start?: boolean; keep?: readonly number[] } = {}): Translated {
+export function translate(pattern: string, opts: TranslateOptions = {}): Translated {
+  const key = JSON.stringify([pattern, !!opts.multiline, !!opts.ignoreCase, !!opts.group1Start, opts.keep ?? null]);
+  let t = translations.get(key);
+  if (!t) translations.set(key, t = translateNew(pattern, opts));
+  return t;
+}
+
+export interface TranslateOptions { multiline?: boolean; ignoreCase?: boolean; group1Start?: boolean; keep?: readonly number[] }
+
+/**
+ * The translations made in this thread, by pattern and options (never changed once made): a
+ * worker thread is given them instead of translating the same filter again.
+ */
+const translations = new Map<string, Translated>();
+
+export function translationsMade(): Array<[string, Translated]> { return [...translations]; }
+
+export function useTranslations(list: Array<[string, Translated]>): void {
+  for (const [k, t] of list) translations.set(k, t);
+}
+
+function translateNew(pattern: string, opts: TranslateOptions): Translated {
   const p = new Parser(pattern, (opts.multiline ? F_M : 0) | (opts.ignoreCase ? F_I : 0));
   let root = expandConditionals(p.parse());
   p.condRefs = remainingCondRefs(root);

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { FilterError, loadFilter, type Failure, type FilterStats } from '../../detection/filter.js';
 import { readLogLines, type ReadStats } from '../../detection/logfile.js';
 import { localTime } from '../../detection/localtime.js';
-import { countInParts, MIN_PART, partCount } from '../../detection/parallel.js';
+import { MIN_PART, partCount, PartsCount } from '../../detection/parallel.js';
 import { UsageError, type Command } from '../command.js';
 
 export const regex: Command = {
@@ -43,16 +43,19 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     const minPart = values['part-mb'] === undefined ? MIN_PART : Number(values['part-mb']) * (1 << 20);
     if (!(minPart > 0)) throw new UsageError(`--part-mb: not a positive number: ${values['part-mb']}`);
     if (!existsSync(log)) { ctx.stderr.write(`madoguchi regex: no such log file: ${log}\n`); return 1; }
+    // A large log is counted in parts: the worker threads start now, while this one loads the filter.
+    const parts = !values.json && partCount(statSync(log).size, threads, minPart) > 1 ? new PartsCount(log, spec, { now: n, lineBudgetMs: budget, threads, minPart }) : null;
     let filter;
     try {
       filter = loadFilter(spec, { now, lineBudgetMs: budget });
     } catch (e) {
+      parts?.close();
       if (e instanceof FilterError) { ctx.stderr.write(`madoguchi regex: ${e.message}\n`); return 1; }
       throw e;
     }
     const started = performance.now();
-    if (!values.json && partCount(statSync(log).size, threads, minPart) > 1) {
-      const r = await countInParts(log, spec, filter, { now: n, lineBudgetMs: budget, threads, minPart });
+    if (parts) {
+      const r = await parts.count(filter);
       const how = `Counted in ${r.parts} parts by as many threads; ${r.recounted} recounted by the first (state check)\n`;
       await write(ctx.stdout, summary(log, spec, filter, r.stats, r.read, (performance.now() - started) / 1000) + how);
       return 0;
