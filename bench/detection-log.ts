@@ -40,3 +40,14 @@ export function syntheticAuthLog(n: number): string {
   }
   return out.join('\n') + '\n';
 }
+
+/**
+ * An attacked host's auth.log as fail2ban sees most of it: only the sshd lines of failed or
+ * dropped logins (failed passwords, invalid users, pam failures, closed and reset connections,
+ * disconnects), in the time order and proportions of syntheticAuthLog.
+ */
+export function attackAuthLog(n: number): string {
+  const attack = /sshd\[\d+\]: (?:Failed|Invalid|pam_unix\(sshd:auth\)|Connection closed|Received disc|Disconnected)/;
+  const lines = syntheticAuthLog(n * 3).split('\n').filter((l) => attack.test(l)).slice(0, n);
+  return lines.join('\n') + '\n';
+}

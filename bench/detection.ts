@@ -1,7 +1,9 @@
 // Detection benchmark (issue 5): `madoguchi regex` against `fail2ban-regex` (the peer), same
 // filter, same log, same run.
 //  1. sshd.conf over a synthetic auth.log (1,000,000 lines by default: sshd failures, sessions,
-//     pam, cron, systemd and kernel noise).
+//     pam, cron, systemd and kernel noise), and over an all-attack one (--attack-lines, default
+//     200,000: only the sshd lines of failed logins and dropped connections, where an attacked
+//     host's log spends its time).
 //  2. Every filter of fail2ban's sample corpus over its own sample log, repeated to --corpus-lines
 //     (default 50,000: fail2ban-regex takes seconds per filter, so start-up no longer dominates).
 // Both tools run as processes on the same file, one after the other; fail2ban-regex with --raw
@@ -14,17 +16,19 @@
 // "matched" lines (for sshd a difference fails the run; in the corpus it is flagged). For
 // multi-line filters (maxlines > 1) fail2ban-regex counts every line of a failure as matched:
 // not comparable, said so. (Failures line by line are checked by the conformance test.)
-// Run: node dist/bench/detection.js [--lines N] [--corpus-lines N] [--only a,b] [--skip-corpus] [--skip-sshd] [--threads N]
+// Run: node dist/bench/detection.js [--lines N] [--attack-lines N] [--corpus-lines N] [--only a,b] [--skip-corpus] [--skip-sshd] [--skip-attack] [--threads N]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { syntheticAuthLog } from './detection-log.js';
+import { attackAuthLog, syntheticAuthLog } from './detection-log.js';
 import { readFilterDefinition } from '../src/detection/config.js';
 
 const { values } = parseArgs({ options: {
   lines: { type: 'string', default: '1000000' },
+  'attack-lines': { type: 'string', default: '200000' },
+  'skip-attack': { type: 'boolean', default: false },
   'corpus-lines': { type: 'string', default: '50000' },
   only: { type: 'string' },
   'skip-corpus': { type: 'boolean', default: false },
@@ -108,6 +112,15 @@ function main(): number {
       writeFileSync(log, syntheticAuthLog(n));
       console.log(`\n## sshd.conf over a synthetic auth.log`);
       const r = compare('sshd', log, join(FILTERS, 'sshd.conf'), n);
+      if (!r || !r.agree) status = 1;
+      console.log(`load after: ${load()}`);
+    }
+    if (!values['skip-attack']) {
+      const n = Number(values['attack-lines']);
+      const log = join(dir, 'attack.log');
+      writeFileSync(log, attackAuthLog(n));
+      console.log(`\n## sshd.conf over an all-attack auth.log`);
+      const r = compare('sshd (attack)', log, join(FILTERS, 'sshd.conf'), n);
       if (!r || !r.agree) status = 1;
       console.log(`load after: ${load()}`);
     }
