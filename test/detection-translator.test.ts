@@ -91,3 +91,17 @@ test('patterns Python rejects, or JavaScript cannot express, are errors naming t
     assert.throws(() => loadFilter(file), (e: unknown) => e instanceof FilterError && e.filter === 'broken' && e.pattern === '^bad (?P<x>a)(?P=nope) <HOST>' && /nope/.test(e.message));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('groups that end the match, and patterns translated with only some groups kept', () => {
+  assert.deepEqual(translate(String.raw`^(?P<pre>\S+ )(?:x )?(?P<content>.+)$`).endingGroups, ['content']);
+  assert.deepEqual(translate(String.raw`^(?P<content>.+)(?=\n)\b`).endingGroups, ['content']);
+  assert.deepEqual(translate(String.raw`^(?P<content>.+) x$`).endingGroups, []);
+  assert.deepEqual(translate(String.raw`(?P<content>a)|b`).endingGroups, []);
+  assert.deepEqual(translate(String.raw`(?P<content>a)+`).endingGroups, []);
+  // keep: the other groups do not capture, but for one a backreference reads.
+  const lean = translate(String.raw`(?P<sep>[-/])(\d+)(?P=sep)(\d+)`, { keep: [3] });
+  const m = new RegExp(lean.ascii.source).exec('x-12-34')!;
+  assert.equal(m.length, 3);
+  assert.equal(m[lean.numbered[3][0]], '34');
+  assert.deepEqual(lean.numbered[2], []);
+});

@@ -119,12 +119,6 @@ function tupleBuf(lines: TupleLine[]): string {
   return s;
 }
 
-/** `part` + `\n`: a slice of `text` when text ends with them (no copy), else a new string. */
-function endingWithNewline(text: string, part: string): string {
-  const at = text.length - 1 - part.length;
-  return at >= 0 && text.charCodeAt(text.length - 1) === 10 && text.startsWith(part, at) ? text.slice(at) : part + '\n';
-}
-
 /** The lines a match covers and the ones it does not (Regex.search with tupleLines). */
 function splitMatched(re: Regex, m: RegExpExecArray, buf: string, org: TupleLine[]): { matched: TupleLine[]; unmatched: TupleLine[] } {
   if (org.length <= 1) return { matched: org, unmatched: [] };
@@ -213,6 +207,8 @@ class FilterEngine implements Filter {
   private readonly startDispatch: StartDispatch | null;
   private readonly failDispatch: LiteralDispatch | null;
   private readonly allFails: number[];
+  /** <F-CONTENT> ends the prefregex's match. */
+  private readonly contentEndsPref: boolean;
   /** ignoreregex runs before the failregexes (fail2ban: when there are fewer of them). */
   private readonly ignoreFirst: boolean;
   /** Failures are counted, not built (processLines with countOnly). */
@@ -243,6 +239,7 @@ class FilterEngine implements Filter {
     this.pref = definition.prefregex ? compile(definition.prefregex, () => new Regex(definition.prefregex!, { useDns })) : null;
     this.fails = definition.failregex.map((r) => compile(r, () => new FailRegex(r, { multiline, useDns, prefRegex: this.pref })));
     this.ignores = definition.ignoreregex.map((r) => compile(r, () => new Regex(r, { useDns })));
+    this.contentEndsPref = this.pref?.endingGroups.includes('content') ?? false;
     this.ignoreFirst = this.ignores.length > 0 && this.ignores.length < this.fails.length - 2;
     this.allFails = this.fails.map((_, i) => i);
     const dispatch = opts.dispatch ?? true;
@@ -474,8 +471,11 @@ class FilterEngine implements Filter {
       const repl = this.pref.group(preMatch, 'content');
       if (repl) {
         this.buffer = [['', '', repl]];
-        // The same text as tupleBuf(this.buffer); a single line's content mostly ends the buffer.
-        buf = this.maxlines > 1 ? null : endingWithNewline(buf, repl);
+        // tupleBuf(this.buffer): for a single line whose content ends the match, and the match the
+        // text before its line end, the end of buf (no copy).
+        const end = preMatch.index + preMatch[0].length;
+        buf = this.maxlines > 1 ? null
+          : this.contentEndsPref && end === buf.length - 1 && buf.charCodeAt(end) === 10 ? buf.slice(end - repl.length) : repl + '\n';
       }
     }
     let matchedLine = false;

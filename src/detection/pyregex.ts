@@ -71,6 +71,8 @@ export interface Translated {
   prefixGroup: number;
   /** Captures inside a repeated group: V8 clears them on every iteration where Python keeps the last value. */
   repeatedCaptures: RepeatedCapture[];
+  /** Named groups that end where the match ends (only zero-width assertions follow them). */
+  endingGroups: string[];
 }
 
 /**
@@ -851,7 +853,19 @@ function translateNew(pattern: string, opts: TranslateOptions): Translated {
     anchoredPrefix: (p.globalFlags & (F_I | F_M)) ? '' : anchoredPrefix(root),
     firstChars: (p.globalFlags & (F_I | F_M)) ? null : anchoredFirstChars(root),
     prefixGroup: prefix > 0 ? a.ctx.jsIndex.get(0)![0] : prefix,
+    endingGroups: endingGroups(root, p.names),
   };
+}
+
+/** The names of the group the pattern ends with, when only zero-width assertions follow it. */
+function endingGroups(root: Node, names: Map<string, number>): string[] {
+  const items = root.t === 'seq' ? root.items : [root];
+  let k = items.length - 1;
+  const zeroWidth = (x: Node) => x.t === 'anchor' || (x.t === 'group' && (x.kind === 'la' || x.kind === 'nla' || x.kind === 'lb' || x.kind === 'nlb'));
+  while (k >= 0 && zeroWidth(items[k])) k--;
+  const last = items[k];
+  if (!last || last.t !== 'group' || last.kind !== 'cap') return [];
+  return [...names].filter(([, i]) => i === last.index).map(([n]) => n);
 }
 
 /** The characters after a leading `^`, through the groups that open there. */

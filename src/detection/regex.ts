@@ -89,6 +89,8 @@ export class Regex {
   private readonly tupleValues: Array<[string, string]> = [];
   readonly skiplines: number;
   readonly linear: boolean;
+  /** Named groups that end where the match ends. */
+  readonly endingGroups: readonly string[];
 
   /**
    * `plain` skips fail2ban's tag expansion and flag rewriting (date templates). `group1Start`
@@ -134,6 +136,7 @@ export class Regex {
       for (const c of t.firstChars) this.firstChars[c] = 1;
     } else this.firstChars = null;
     this.prefixGroup = t.prefixGroup;
+    this.endingGroups = t.endingGroups;
     this.linear = !t.needsBacktracking;
     let skip = 0;
     while (t.groups.has('skiplines' + skip)) skip++;
