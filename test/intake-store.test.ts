@@ -138,4 +138,12 @@ forEachStore('intake: raw store, ingest, duplicates, quarantine, reparse', (stor
     assert.equal(ids2.length, ids1.length, 'events replaced, not added');
     assert.ok(ids2.every((id) => !ids1.includes(id)));
   });
+
+  test('channel details with NUL and lone surrogates (a hostile envelope) are stored cleaned, not refused', async () => {
+    const r = await storeReport(t.desk, mail({ id: 'meta-nul@reporter.example' }), 'smtp', { mailFrom: 'a\u0000b@x.example', helo: 'h\ud800st', rcpt: ['ok@desk.example'] });
+    const row = (await t.desk.db.query<{ meta: Record<string, unknown> }>('SELECT meta FROM reports WHERE id = $1', [r.reportId])).rows[0];
+    assert.equal(row.meta.mailFrom, 'a\ufffdb@x.example');
+    assert.equal(row.meta.helo, 'h\ufffdst');
+    assert.deepEqual(row.meta.rcpt, ['ok@desk.example']);
+  });
 });

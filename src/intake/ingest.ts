@@ -307,7 +307,7 @@ export async function insertReports(tx: Db, items: PendingReport[]): Promise<Ing
     const offsets = chunks.map((c) => { bytes.push(c); return (at += c.length) - c.length; });
     return {
       sha256: it.identity.sha256, size: it.size, channel: it.channel, content_type: text(contentType, 200), message_id: text(it.identity.messageId),
-      body_sha256: it.identity.bodySha256, meta: storable(JSON.stringify(rest)), offsets, lengths: chunks.map((c) => c.length),
+      body_sha256: it.identity.bodySha256, meta: JSON.stringify(rest, (_k, v: unknown) => (typeof v === 'string' ? storable(v) : v)), offsets, lengths: chunks.map((c) => c.length),
     };
   }));
   const ins = await tx.query<{ id: string; sha256: string }>(
