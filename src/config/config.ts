@@ -1,7 +1,7 @@
 // One config file (madoguchi.yaml) over built-in defaults, then environment overrides, then
 // command-line flags. docs/CONFIGURATION.md documents every key; a test keeps the two in step.
 import { readFileSync, existsSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 
 export const defaults = {
   data_dir: './data',
@@ -236,7 +236,8 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   if (file) {
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(file, 'utf8'));
+      // Loaded only when there is a file: commands without one (madoguchi regex) start sooner.
+      doc = (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(readFileSync(file, 'utf8'));
     } catch (e) {
       throw new ConfigError(`${file}: ${(e as Error).message}`);
     }
