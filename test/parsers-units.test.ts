@@ -99,12 +99,12 @@ test('classification, consent and language from the words of a report', () => {
 test('every X-ARF v4 category/type maps into the RSIT taxonomy', () => {
   const spec: Record<string, string[]> = {
     messaging: ['spam', 'bulk_messaging', 'phishing', 'social-engineering', 'malware-distribution', 'harassment', 'spoofing', 'other'],
-    connection: ['ddos', 'ddos_amplification', 'port-scan', 'port_scan', 'brute-force', 'login_attack', 'auth_failure', 'exploit-attempt', 'unauthorized-access', 'ssh-attack', 'rdp-attack', 'vpn-abuse', 'proxy-abuse', 'bot', 'infected_host', 'reconnaissance', 'scraping', 'sql_injection', 'vuln_scanning', 'vulnerability-scan', 'other'],
-    content: ['phishing', 'phishing-site', 'malware', 'malware-distribution', 'c2-server', 'defacement', 'fraud', 'fake-shop', 'fake-lottery', 'fake-pharmacy', 'illegal-content', 'csam', 'csem', 'exposed_data', 'brand_infringement', 'remote_compromise', 'suspicious_registration', 'other'],
-    infrastructure: ['compromised-host', 'compromised-server', 'compromised_server', 'botnet-member', 'botnet', 'bot', 'open-resolver', 'open-relay', 'vulnerable-service', 'other'],
+    connection: ['ddos', 'ddos_amplification', 'port-scan', 'port_scan', 'brute-force', 'login_attack', 'auth_failure', 'exploit-attempt', 'unauthorized-access', 'ssh-attack', 'rdp-attack', 'vpn-abuse', 'proxy-abuse', 'bot', 'infected_host', 'reconnaissance', 'scraping', 'sql_injection', 'vuln_scanning', 'vulnerability-scan', 'vulnerability_scan', 'ip_spoof', 'other'],
+    content: ['phishing', 'phishing-site', 'malware', 'malware-distribution', 'c2-server', 'defacement', 'fraud', 'fake-shop', 'fake-lottery', 'fake-pharmacy', 'illegal-content', 'csam', 'csem', 'exposed_data', 'brand_infringement', 'remote_compromise', 'suspicious_registration', 'spamvertised', 'web_hack', 'phishing_site', 'other'],
+    infrastructure: ['compromised-host', 'compromised-server', 'compromised_server', 'botnet-member', 'botnet', 'bot', 'open-resolver', 'open-relay', 'vulnerable-service', 'compromised_website', 'compromised_account', 'compromised_microsoft_exchange', 'cve', 'other'],
     copyright: ['copyright', 'dmca', 'file-sharing', 'p2p', 'stream-ripping', 'cyberlocker', 'trademark', 'link-site', 'ugc-platform', 'usenet', 'other'],
-    vulnerability: ['cve', 'misconfiguration', 'exposed-credentials', 'exposed-data', 'weak-crypto', 'missing-patch', 'insecure-default', 'information-leak', 'open', 'open_service', 'other'],
-    reputation: ['blocklist', 'threat-intel', 'threat_intelligence', 'bad-reputation', 'spam-source', 'malware-source', 'attack-source', 'abuse-history', 'other'],
+    vulnerability: ['cve', 'misconfiguration', 'exposed-credentials', 'exposed-data', 'weak-crypto', 'missing-patch', 'insecure-default', 'information-leak', 'open', 'open_service', 'ssl_freak', 'ssl_poodle', 'outdated_dnssec', 'malicious_activity', 'other'],
+    reputation: ['blocklist', 'threat-intel', 'threat_intelligence', 'bad-reputation', 'spam-source', 'malware-source', 'attack-source', 'abuse-history', 'trap', 'ip_reclamation', 'other'],
   };
   const other: string[] = [];
   for (const [category, types] of Object.entries(spec)) {
@@ -114,8 +114,11 @@ test('every X-ARF v4 category/type maps into the RSIT taxonomy', () => {
       if (t === 'other') other.push(`${category}/${type}`);
     }
   }
-  assert.deepEqual(other, ['connection/other', 'content/suspicious_registration', 'content/other']);
+  // ip_reclamation says an address is clean again: nothing to act on.
+  assert.deepEqual(other, ['connection/other', 'content/other', 'reputation/ip_reclamation']);
   assert.equal(xarfType('connection', 'login_attack'), 'brute-force');
+  assert.equal(xarfType('infrastructure', 'compromised_microsoft_exchange'), 'system-compromise');
+  assert.equal(xarfType('vulnerability', 'ssl_freak'), 'weak-crypto');
   assert.equal(xarfType('content', 'csam'), 'violence');
 });
 

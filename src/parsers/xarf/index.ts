@@ -14,7 +14,7 @@ import type { Reporter } from '../types.js';
 const TYPES: Record<string, string> = {
   // messaging
   spam: 'spam', 'bulk-messaging': 'spam', phishing: 'phishing', 'social-engineering': 'social-engineering',
-  'malware-distribution': 'malware-distribution', harassment: 'harmful-speech', spoofing: 'masquerade',
+  'malware-distribution': 'malware-distribution', harassment: 'harmful-speech', spoofing: 'masquerade', 'ip-spoof': 'masquerade',
   // connection
   ddos: 'ddos', 'ddos-amplification': 'ddos', 'port-scan': 'scanner', portscan: 'scanner', 'brute-force': 'brute-force',
   'login-attack': 'brute-force', 'ssh-attack': 'brute-force', 'rdp-attack': 'brute-force', 'auth-failure': 'brute-force',
@@ -26,7 +26,9 @@ const TYPES: Record<string, string> = {
   'phishing-site': 'phishing', malware: 'malware-distribution', 'c2-server': 'c2-server', defacement: 'application-compromise',
   fraud: 'masquerade', 'fake-shop': 'masquerade', 'fake-lottery': 'masquerade', 'fake-pharmacy': 'masquerade',
   'illegal-content': 'harmful-speech', csam: 'violence', csem: 'violence', 'exposed-data': 'data-leak',
-  'brand-infringement': 'copyright', 'remote-compromise': 'system-compromise', 'suspicious-registration': 'other',
+  'brand-infringement': 'copyright', 'remote-compromise': 'system-compromise', 'web-hack': 'application-compromise',
+  // a look-alike domain registered to impersonate a brand (typosquatting, brand keywords)
+  'suspicious-registration': 'masquerade', spamvertised: 'spam',
   // infrastructure
   'compromised-host': 'system-compromise', 'compromised-server': 'system-compromise', 'botnet-member': 'infected-system',
   botnet: 'infected-system', 'open-resolver': 'ddos-amplifier', 'open-relay': 'vulnerable-system', 'vulnerable-service': 'vulnerable-system',
@@ -38,9 +40,11 @@ const TYPES: Record<string, string> = {
   cve: 'vulnerable-system', misconfiguration: 'vulnerable-system', 'exposed-credentials': 'information-disclosure',
   'weak-crypto': 'weak-crypto', 'missing-patch': 'vulnerable-system', 'insecure-default': 'vulnerable-system',
   'information-leak': 'information-disclosure', open: 'vulnerable-system', 'open-service': 'vulnerable-system',
+  'outdated-dnssec': 'weak-crypto', 'malicious-activity': 'exploit',
   // reputation
   blocklist: 'blacklist', 'threat-intel': 'blacklist', 'threat-intelligence': 'blacklist', 'bad-reputation': 'blacklist',
   'spam-source': 'spam', 'malware-source': 'malware-distribution', 'attack-source': 'blacklist', 'abuse-history': 'blacklist',
+  trap: 'blacklist', 'ip-reclamation': 'other',
 };
 
 /** `other` inside a category means that category's catch-all. */
@@ -54,7 +58,13 @@ export function xarfType(category: string | undefined, type: string | undefined)
   const c = (category ?? '').toLowerCase();
   if (t === 'phishing' && c === 'messaging') return 'phishing';
   if (t === 'other' || !t) return CATEGORY_OTHER[c] ?? 'other';
-  return TYPES[t] ?? TYPES[t.replace(/-/g, '')] ?? CATEGORY_OTHER[c] ?? 'other';
+  const known = TYPES[t] ?? TYPES[t.replace(/-/g, '')];
+  if (known) return known;
+  // Families the v4 samples name one product or attack at a time: compromised_website,
+  // compromised_microsoft_exchange, compromised_account; ssl_freak, ssl_poodle.
+  if (t.startsWith('compromised-')) return 'system-compromise';
+  if (/^(?:ssl|tls)-/.test(t)) return 'weak-crypto';
+  return CATEGORY_OTHER[c] ?? 'other';
 }
 
 export function isXarfJson(doc: unknown): boolean {
@@ -133,8 +143,7 @@ function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSin
   const str = (k: string) => (y[k] === undefined || y[k] === null ? undefined : String(y[k]).trim());
   const e: Event = { 'feed.name': 'xarf', 'event_description.text': subject || undefined };
   setSource(e, str('source') ?? '', str('source-type'));
-  const port = Number(str('port') ?? str('source-port'));
-  if (Number.isInteger(port) && port > 0 && port < 65536) e['destination.port'] = port;
+  e['destination.port'] = portOf(str('port') ?? str('source-port'));
   const dst = str('destination') ?? str('destination-ip');
   if (dst) e['destination.ip'] = dst;
   e['time.source'] = isoTime(str('date'));
@@ -165,12 +174,12 @@ function v4(d: Record<string, unknown>, sink: EventSink) {
   setSource(e, s(d.source_identifier) ?? '');
   const url = s(d.url) ?? s(d.infringing_url) ?? s(d.phishing_url);
   if (url) setSource(e, url, 'uri');
-  const port = Number(d.source_port);
-  if (Number.isInteger(port) && port > 0 && port < 65536) e['source.port'] = port;
+  // Vulnerability reports name the exposed service's port as service_port (or port).
+  e['source.port'] = portOf(d.source_port) ?? portOf(d.service_port) ?? portOf(d.port);
   if (s(d.destination_ip)) e['destination.ip'] = s(d.destination_ip);
-  const dport = Number(d.destination_port);
-  if (Number.isInteger(dport) && dport > 0 && dport < 65536) e['destination.port'] = dport;
-  e['protocol.transport'] = s(d.protocol)?.toLowerCase();
+  e['destination.port'] = portOf(d.destination_port);
+  setProtocol(e, s(d.protocol));
+  e['protocol.application'] ??= s(d.service)?.toLowerCase();
   e['time.source'] = isoTime(s(d.timestamp));
   e['malware.name'] = s(d.malware_family)?.toLowerCase();
   e['event_description.text'] = s(d.description) ?? s(d.subject);
@@ -180,6 +189,8 @@ function v4(d: Record<string, unknown>, sink: EventSink) {
   e['extra.xarf_type'] = type?.toLowerCase();
   e['extra.cve'] = s(d.cve_id);
   e['extra.smtp_from'] = s(d.smtp_from);
+  e['extra.threat_type'] = s(d.threat_type)?.toLowerCase();
+  e['extra.severity'] = (s(d.severity) ?? s(d.risk_level))?.toLowerCase();
   if (typeof d.confidence === 'number') e['extra.confidence'] = d.confidence;
   if (Array.isArray(d.tags) && d.tags.every((t) => typeof t === 'string')) e['extra.tags'] = d.tags as string[];
   sink.add(compact(classify(e, xarfType(category, type), [category, type].filter(Boolean).join('/').toLowerCase() || undefined)));
@@ -198,13 +209,13 @@ function v3(d: Record<string, unknown>, sink: EventSink) {
   const srcType = s(src.Type) ?? s(r.SourceType);
   const source = s(src.IP) ?? s(src.URL) ?? s(src.Domain) ?? s(r.SourceIp) ?? s(r.SourceUrl) ?? s(r.SourceDomain) ?? s(r.Source) ?? '';
   setSource(e, source, srcType);
-  const port = Number(src.Port ?? r.SourcePort);
-  if (Number.isInteger(port) && port > 0 && port < 65536) e['source.port'] = port;
+  e['source.port'] = portOf(src.Port ?? r.SourcePort);
   const dst = s(add.DestinationIP) ?? s(r.DestinationIp);
   if (dst) e['destination.ip'] = dst;
-  const dport = Number(add.DestinationPort ?? r.DestinationPort);
-  if (Number.isInteger(dport) && dport > 0 && dport < 65536) e['destination.port'] = dport;
-  e['protocol.transport'] = s(add.Protocol)?.toLowerCase();
+  e['destination.port'] = portOf(add.DestinationPort ?? r.DestinationPort);
+  setProtocol(e, s(add.Protocol));
+  e['malware.name'] = s(add.MalwareFamily)?.toLowerCase();
+  e['extra.smtp_from'] = s(add.SMTPFrom) ?? s(r.SmtpMailFromAddress);
   e['time.source'] = isoTime(s(r.Date));
   e['extra.xarf_version'] = s(d.Version) ?? '3';
   e['extra.report_class'] = s(r.ReportClass)?.toLowerCase();
@@ -216,6 +227,19 @@ function v3(d: Record<string, unknown>, sink: EventSink) {
     date: e['time.source'],
     forwardConsent: typeof d.Disclosure === 'boolean' ? d.Disclosure : null,
   };
+}
+
+function portOf(v: unknown): number | undefined {
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+}
+
+/** X-ARF `protocol` holds a transport (tcp, udp) or, for messaging, an application (smtp, whatsapp). */
+function setProtocol(e: Event, v: string | undefined): void {
+  const p = v?.toLowerCase();
+  if (!p) return;
+  if (p === 'tcp' || p === 'udp' || p === 'icmp' || p === 'sctp') e['protocol.transport'] = p;
+  else e['protocol.application'] = p;
 }
 
 const words = new Uint32Array(4);
@@ -233,7 +257,10 @@ function setSource(e: Event, value: string, declared?: string): void {
     return;
   }
   if (v.includes('@') || t === 'email') { e['source.account'] = v.toLowerCase(); return; }
-  if (/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(v)) e['source.fqdn'] = v.toLowerCase();
+  if (/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(v)) { e['source.fqdn'] = v.toLowerCase(); return; }
+  if (/^[\d.]+\/\d{1,2}$/.test(v) || /^[\da-f:]+\/\d{1,3}$/i.test(v)) { e['source.network'] = v.toLowerCase(); return; }
+  // A phone number (WhatsApp, SMS abuse) is the subject as an account.
+  if (/^\+?\d[\d -]{5,}$/.test(v)) e['source.account'] = v.replace(/[ -]/g, '');
 }
 
 function isoTime(v: string | undefined): string | undefined {
