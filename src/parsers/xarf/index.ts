@@ -102,9 +102,9 @@ export const xarf: FormatParser = {
     let yamlReport: Record<string, unknown> | undefined;
     for (const p of parts) if ((yamlReport = yamlOf(p))) break;
     if (!yamlReport) return { forwardConsent: null };
-    legacyEvent(yamlReport, mail.subject, sink);
+    const date = legacyEvent(yamlReport, mail.subject, sink);
     const from = yamlReport['reported-from'];
-    return { reporter: typeof from === 'string' ? { email: from.toLowerCase() } : undefined, forwardConsent: null };
+    return { reporter: typeof from === 'string' ? { email: from.toLowerCase() } : undefined, date, forwardConsent: null };
   },
 };
 
@@ -139,7 +139,8 @@ function simpleFields(text: string): Record<string, string> {
   return out;
 }
 
-function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSink): void {
+/** Adds the event of an X-ARF 0.x report; returns its Date (fail2ban's report mails carry no Date header). */
+function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSink): string | undefined {
   const str = (k: string) => (y[k] === undefined || y[k] === null ? undefined : String(y[k]).trim());
   const e: Event = { 'feed.name': 'xarf', 'event_description.text': subject || undefined };
   setSource(e, str('source') ?? '', str('source-type'));
@@ -157,6 +158,7 @@ function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSin
   if (Number.isFinite(occurrences) && occurrences > 0) e['extra.occurrences'] = occurrences;
   const reportType = str('report-type');
   sink.add(compact(classify(e, xarfType(str('category'), reportType), reportType?.toLowerCase())));
+  return e['time.source'];
 }
 
 /** Events of a JSON X-ARF document (v3 or v4). */
