@@ -41,13 +41,18 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event): void 
   const all = (n: string) => fields.filter((f) => f.name === n).map((f) => f.value);
   const spam = attachedHeaders(mail);
   const [type, identifier] = FEEDBACK_TYPES[(get('feedback-type') ?? 'abuse').toLowerCase()] ?? ['spam', 'other'];
-  const when = get('arrival-date') ?? get('received-date');
+  const hop = sendingHop(spam, mail);
+  // Without Arrival-Date (auth-failure reports, Version 0.1 senders) the sending hop's Received date.
+  const when = get('arrival-date') ?? get('received-date') ?? hop?.at;
   const t = when ? Date.parse(when) : NaN;
 
   const e: Event = { ...base };
   if (!e['feed.provider']) e['feed.provider'] = (get('user-agent') ?? '').split(/[\s/]/)[0] || mail.reporterDomain;
-  const ip = get('source-ip')?.replace(/^\[|\]$/g, '') ?? sendingHop(spam, mail)?.ip;
+  const ip = get('source-ip')?.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '') ?? hop?.ip;
   if (ip) e['source.ip'] = ip.toLowerCase();
+  // Source-Port (RFC 6692): the sender behind a NAT or CGN is told apart by it.
+  const port = Number(get('source-port'));
+  if (Number.isInteger(port) && port > 0 && port < 65536) e['source.port'] = port;
   if (!Number.isNaN(t)) e['time.source'] = new Date(t).toISOString();
   const spamHeader = (n: string) => { const v = spam.find((h) => h.name === n)?.value; return v === undefined ? undefined : decodeWords(v); };
   e['event_description.text'] = mail.subject || undefined;
@@ -63,6 +68,8 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event): void 
   e['extra.spam_from'] = parseAddress(spamHeader('from')).email;
   const auth = get('authentication-results');
   if (auth) e['extra.authentication_results'] = auth;
+  e['extra.auth_failure'] = get('auth-failure')?.toLowerCase();
+  e['extra.delivery_result'] = get('delivery-result')?.toLowerCase();
   sink.add(compact(classify(e, type, identifier)));
 
   for (const uri of all('reported-uri')) {

@@ -4,7 +4,7 @@
 import { isNonPublicIp } from './indicators.js';
 import { parseIPv4, parseIPv6 } from '../../attribution/ip.js';
 
-export interface Hop { fromHost?: string; ip?: string }
+export interface Hop { fromHost?: string; ip?: string; /** the date after the last ';' */ at?: string }
 
 const FROM_PART = /^\s*from\s+(\S+)(.*?)(?:\bby\b|$)/is;
 const BRACKET_IP = /\[(?:IPv6:)?([0-9a-f.:]+)\]/i;
@@ -24,6 +24,8 @@ export function parseReceived(value: string): Hop {
       }
     }
   }
+  const semi = value.lastIndexOf(';');
+  if (semi >= 0 && value.length - semi < 80) hop.at = value.slice(semi + 1).trim() || undefined;
   return hop;
 }
 
