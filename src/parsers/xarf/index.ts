@@ -45,12 +45,19 @@ const TYPES: Record<string, string> = {
   blocklist: 'blacklist', 'threat-intel': 'blacklist', 'threat-intelligence': 'blacklist', 'bad-reputation': 'blacklist',
   'spam-source': 'spam', 'malware-source': 'malware-distribution', 'attack-source': 'blacklist', 'abuse-history': 'blacklist',
   trap: 'blacklist', 'ip-reclamation': 'other',
+  // XARF 3 (abusix) ReportTypes
+  'child-abuse': 'violence', dos: 'ddos',
+  // X-ARF 0.2 Report-Types blocklist.de sends beside login-attack and hack-attack
+  info: 'blacklist', dnsbl: 'blacklist', harvesting: 'scanner', ircbot: 'infected-system', 'irc-bot': 'infected-system',
+  regbot: 'spam', 'reg-bot': 'spam', badbot: 'scanner', 'bad-bot': 'scanner', apacheddos: 'ddos', 'web-attack': 'exploit',
 };
 
 /** `other` inside a category means that category's catch-all. */
 const CATEGORY_OTHER: Record<string, string> = {
   messaging: 'spam', connection: 'other', content: 'other', infrastructure: 'vulnerable-system', copyright: 'copyright',
   vulnerability: 'vulnerable-system', reputation: 'blacklist',
+  // X-ARF 0.x categories
+  fraud: 'masquerade', info: 'blacklist',
 };
 
 export function xarfType(category: string | undefined, type: string | undefined): string {
@@ -209,20 +216,26 @@ function v3(d: Record<string, unknown>, sink: EventSink) {
   const add = obj(r.AdditionalInfo);
   const e: Event = { 'feed.name': 'xarf', 'feed.provider': s(info.ReporterOrg) ?? s(info.ReporterOrgDomain) };
   const srcType = s(src.Type) ?? s(r.SourceType);
-  const source = s(src.IP) ?? s(src.URL) ?? s(src.Domain) ?? s(r.SourceIp) ?? s(r.SourceUrl) ?? s(r.SourceDomain) ?? s(r.Source) ?? '';
-  setSource(e, source, srcType);
+  // abusix's XARF 3 names the address and the URL side by side (SourceIp + SourceUrl / InfringingUrl).
+  setSource(e, s(src.IP) ?? s(r.SourceIp) ?? s(src.Domain) ?? s(r.SourceDomain) ?? s(r.Source) ?? '', srcType);
+  const url = s(src.URL) ?? s(r.SourceUrl) ?? s(r.InfringingUrl) ?? s(r.Url);
+  if (url) setSource(e, url, 'uri');
   e['source.port'] = portOf(src.Port ?? r.SourcePort);
   const dst = s(add.DestinationIP) ?? s(r.DestinationIp);
   if (dst) e['destination.ip'] = dst;
   e['destination.port'] = portOf(add.DestinationPort ?? r.DestinationPort);
   setProtocol(e, s(add.Protocol));
-  e['malware.name'] = s(add.MalwareFamily)?.toLowerCase();
-  e['extra.smtp_from'] = s(add.SMTPFrom) ?? s(r.SmtpMailFromAddress);
+  e['malware.name'] = (s(add.MalwareFamily) ?? s(r.MalwareName) ?? s(r.BotnetName))?.toLowerCase();
+  e['extra.smtp_from'] = s(add.SMTPFrom) ?? s(r.SmtpMailFromAddress) ?? s(r.FromAddress);
+  e['extra.report_subtype'] = s(r.ReportSubType)?.toLowerCase();
   e['time.source'] = isoTime(s(r.Date));
   e['extra.xarf_version'] = s(d.Version) ?? '3';
-  e['extra.report_class'] = s(r.ReportClass)?.toLowerCase();
   const type = s(r.ReportType)?.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
-  sink.add(compact(classify(e, xarfType(s(r.ReportClass), type), type)));
+  const reportClass = s(r.ReportClass)?.toLowerCase();
+  e['extra.report_class'] = reportClass;
+  // Malware seen as activity (a host talking to a sinkhole or an RPZ-listed domain) is an infection.
+  const rsit = type === 'malware' && reportClass === 'activity' ? 'infected-system' : xarfType(reportClass, type);
+  sink.add(compact(classify(e, rsit, type)));
   const email = s(info.ReporterContactEmail) ?? s(info.ReporterOrgEmail);
   return {
     reporter: { email: email?.toLowerCase(), name: s(info.ReporterContactName) ?? s(info.ReporterOrg) },
