@@ -62,7 +62,9 @@ export function forwardConsent(text: string): boolean | null {
     if (w.index! < upTo) continue;
     const from = Math.max(0, w.index! - 60), to = w.index! + 80;
     upTo = to;
-    const m = CONSENT.exec(text.slice(from, to));
+    // Japanese mails wrap lines inside a phrase (転送して\nいただいて): join such lines first.
+    const window = text.slice(from, to).replace(/([^\x00-\x7f])[ \t]*\r?\n[ \t]*(?=[^\x00-\x7f])/g, '$1').replace(/\s*\n\s*/g, ' ');
+    const m = CONSENT.exec(window);
     if (!m) continue;
     // A refusal anywhere outweighs a permission.
     if (m.groups!.no !== undefined) return false;

@@ -256,13 +256,20 @@ function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line
       }
     }
   }
-  // "URL: ...\nIP: ..." : one URL and one address on the next lines describe one site.
-  const urls = chosen.filter((r) => r.url && !r.ip);
-  const ips = chosen.filter((r) => r.ip && !r.url && !drop.has(r));
-  if (urls.length === 1 && ips.length === 1 && ips[0].line > urls[0].line && ips[0].line - urls[0].line <= 2) {
-    urls[0].ip = ips[0].ip;
-    urls[0].ours ||= ips[0].ours;
-    drop.add(ips[0]);
+  // "URL: ...\nIP: ..." : a URL and the address on one of the next two lines describe one site,
+  // when no other URL comes between them (JPCERT/CC lists several sites this way).
+  const urls = chosen.filter((r) => r.url).sort((a, b) => a.first - b.first);
+  for (const [i, u] of urls.entries()) {
+    if (u.ip) continue;
+    const nextUrlLine = urls[i + 1]?.line ?? Infinity;
+    const a = chosen.find((r) => r.ip && !r.url && !drop.has(r) && r.line > u.line && r.line - u.line <= 2 && r.line < nextUrlLine);
+    if (a) {
+      u.ip = a.ip;
+      u.ours ||= a.ours;
+      drop.add(a);
+    }
   }
-  return chosen.filter((r) => !drop.has(r));
+  // "http://192.0.2.1/x (192.0.2.1)": the address again beside a URL on that address adds nothing.
+  const urlIps = new Set(urls.map((u) => u.ip));
+  return chosen.filter((r) => !drop.has(r) && !(r.ip && !r.url && urlIps.has(r.ip)));
 }
