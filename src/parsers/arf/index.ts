@@ -33,8 +33,11 @@ export const arf: FormatParser = {
   },
 };
 
-/** The events of an ARF report: the sending address, and each reported URI. */
-export function arfEvents(mail: MailReport, sink: EventSink, base: Event): void {
+/**
+ * The events of an ARF report: the sending address, and each reported URI. `namedIp` is the
+ * address the report's own text names (SpamCop's "Email from"), for when Source-IP is missing.
+ */
+export function arfEvents(mail: MailReport, sink: EventSink, base: Event, namedIp?: string): void {
   const fb = feedbackPart(mail)!;
   const fields = parseHeaders(fb.body());
   const get = (n: string) => fields.find((f) => f.name === n)?.value;
@@ -48,7 +51,7 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event): void 
 
   const e: Event = { ...base };
   if (!e['feed.provider']) e['feed.provider'] = (get('user-agent') ?? '').split(/[\s/]/)[0] || mail.reporterDomain;
-  const ip = get('source-ip')?.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '') ?? hop?.ip;
+  const ip = get('source-ip')?.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '') ?? namedIp ?? hop?.ip;
   if (ip) e['source.ip'] = ip.toLowerCase();
   // Source-Port (RFC 6692): the sender behind a NAT or CGN is told apart by it.
   const port = Number(get('source-port'));

@@ -26,11 +26,13 @@ export const spamcop: FormatParser = {
     const base: Event = { 'feed.name': 'spamcop', 'feed.provider': 'SpamCop' };
     const id = REPORT_ID.exec(mail.subject)?.[1];
     if (id) base['extra.spamcop_id'] = id;
+    const all = mail.text();
     if (feedbackPart(mail)) {
-      arfEvents(mail, sink, base);
+      // SpamCop's ARF sometimes lacks Source-IP; its text still says "Email from <ip> / <date>".
+      const named = /^\s*Email from ([0-9a-f.:]+) \//im.exec(all.slice(0, 20000))?.[1];
+      arfEvents(mail, sink, base, named ? ipOf(named) : undefined);
       return { forwardConsent: null };
     }
-    const all = mail.text();
     if (/^\[SpamCop\] summary report/i.test(mail.subject)) return summary(mail, all, base, sink);
     if (/^\[SpamCop\] Alert/i.test(mail.subject)) {
       for (const m of all.matchAll(ALERT_LINE)) {

@@ -100,7 +100,12 @@ export const xarf: FormatParser = {
   name: 'xarf',
   detect(mail) {
     if (xarfHeader(mail)) return true;
-    return mail.parts().some((p) => (p.filename ?? '').toLowerCase() === 'xarf.json' || p.type === 'application/json');
+    return mail.parts().some((p) => {
+      const name = (p.filename ?? '').toLowerCase();
+      if (name === 'xarf.json' || p.type === 'application/json') return true;
+      // Reporters also attach it as report.json, application/octet-stream: look for the version key.
+      return name.endsWith('.json') && /"(?:xarf_version|ReporterInfo)"\s*:/.test(p.text().slice(0, 4096));
+    });
   },
   parse(mail, _ctx, sink) {
     const parts = mail.parts();
@@ -164,7 +169,10 @@ function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSin
   const occurrences = Number(str('occurrences') ?? str('occurances'));
   if (Number.isFinite(occurrences) && occurrences > 0) e['extra.occurrences'] = occurrences;
   const reportType = str('report-type');
-  sink.add(compact(classify(e, xarfType(str('category'), reportType), reportType?.toLowerCase())));
+  let type = xarfType(str('category'), reportType);
+  // A malware-attack "from" a URI is malware served at that URL, not an infected host.
+  if (type === 'infected-system' && e['source.url'] && /malware/i.test(reportType ?? '')) type = 'malware-distribution';
+  sink.add(compact(classify(e, type, reportType?.toLowerCase())));
   return e['time.source'];
 }
 
