@@ -56,7 +56,7 @@ test('the inventory in the data dir, or --inventory, picks the reported resource
 test('parse reads standard input and prints a readable summary without --json', async () => {
   const r = await runCli(['--data-dir', join(tmpdir(), 'mado-parse-none'), 'parse', '-'], { input: readFileSync(phishing) });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^-: jpcert, 1 event, from ww-info@jpcert\.or\.jp, forward consent yes\n  phishing: 192\.0\.2\.80 https:\/\/secure-login\.example-bank\.jp\/verify\/account\.php\n$/);
+  assert.match(r.stdout, /^-: jpcert, 1 event, from ww-info@jpcert\.or\.jp, forward consent yes\n  phishing: 192\.0\.2\.80 https:\/\/secure-login\.example-bank\.jp\/verify\/account\.php at 2026-11-25T04:40:00\.000Z\n$/);
 });
 
 test('a CSV feed is streamed into one JSON line', async (t) => {
