@@ -5,7 +5,7 @@ import type { EventSink } from './sink.js';
 import type { ParseContext, Reporter } from './types.js';
 import type { SubjectResource } from './text/evidence.js';
 import { parseUrl } from './text/indicators.js';
-import { parseIPv4 } from '../attribution/ip.js';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../attribution/ip.js';
 
 export interface FormatParser {
   /** Short name, also the event's feed.name unless the module sets a more specific one. */
@@ -52,4 +52,18 @@ export function urlFields(raw: string): Event | null {
   if (parseIPv4(u.host) >= 0 || u.host.includes(':')) e['source.ip'] = u.host;
   else e['source.fqdn'] = u.host;
   return e;
+}
+
+const words = new Uint32Array(4);
+
+/** An address as events keep it: IPv4 as written, IPv6 in canonical form; undefined for anything else. */
+export function ipOf(v: string): string | undefined {
+  if (parseIPv4(v) >= 0) return v;
+  return parseIPv6(v, words) ? formatIPv6(words) : undefined;
+}
+
+/** A port as reports write it (number or text); 0 and out-of-range values are no port. */
+export function portOf(v: unknown): number | undefined {
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
 }

@@ -5,10 +5,9 @@
 // around it is not searched for indicators: its schema URLs and the agency's own addresses would
 // otherwise be taken for the reported resource.
 import { classify, type Event } from '../../events/event.js';
-import { compact, type FormatParser, urlFields } from '../format.js';
+import { compact, ipOf, portOf, type FormatParser, urlFields } from '../format.js';
 import type { MailReport } from '../mail/report.js';
 import { forwardConsent } from '../text/classify.js';
-import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
 import { child, childText, children, parseXml, type XmlElement } from './xml.js';
 
 const OPEN = /<(?:[\w.-]+:)?Infringement[\s>]/gi;
@@ -59,19 +58,6 @@ function noticeEvents(mail: MailReport): Event[] {
   return events;
 }
 
-const words = new Uint32Array(4);
-
-function ip(v: string | undefined): string | undefined {
-  if (!v) return undefined;
-  if (parseIPv4(v) >= 0) return v;
-  return parseIPv6(v, words) ? formatIPv6(words) : undefined;
-}
-
-function port(v: string | undefined): number | undefined {
-  const n = Number(v);
-  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
-}
-
 function size(v: string | undefined): number | undefined {
   const n = Number(v);
   return v && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
@@ -111,8 +97,8 @@ function infringementEvents(root: XmlElement, mail: MailReport): Event[] {
     'event_description.text': mail.subject || undefined,
     'protocol.application': protocol,
     'extra.case_id': childText(child(root, 'case'), 'id'),
-    'source.ip': ip(childText(source, 'ip_address')),
-    'source.port': port(childText(source, 'port')),
+    'source.ip': ipOf(childText(source, 'ip_address') ?? ''),
+    'source.port': portOf(childText(source, 'port')),
     'source.fqdn': childText(source, 'dns_name')?.toLowerCase(),
   };
   const whole: Event = { ...base, ...itemFields(items[0]), 'extra.items': items.length > 1 ? items.length : undefined };

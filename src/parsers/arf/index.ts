@@ -3,7 +3,7 @@
 // headers only (text/rfc822-headers), Source-IP missing (then the Received: chain tells).
 import type { Event } from '../../events/event.js';
 import { classify } from '../../events/event.js';
-import { compact, urlFields, type FormatParser } from '../format.js';
+import { compact, portOf, urlFields, type FormatParser } from '../format.js';
 import { decodeWords, parseAddress, parseHeaders, type Header, type MimePart } from '../mail/mime.js';
 import type { MailReport } from '../mail/report.js';
 import { originHop, parseReceived } from '../text/received.js';
@@ -54,8 +54,8 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event, namedI
   const ip = get('source-ip')?.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '') ?? namedIp ?? hop?.ip;
   if (ip) e['source.ip'] = ip.toLowerCase();
   // Source-Port (RFC 6692): the sender behind a NAT or CGN is told apart by it.
-  const port = Number(get('source-port'));
-  if (Number.isInteger(port) && port > 0 && port < 65536) e['source.port'] = port;
+  const port = portOf(get('source-port'));
+  if (port) e['source.port'] = port;
   if (!Number.isNaN(t)) e['time.source'] = new Date(t).toISOString();
   const spamHeader = (n: string) => { const v = spam.find((h) => h.name === n)?.value; return v === undefined ? undefined : decodeWords(v); };
   e['event_description.text'] = mail.subject || undefined;

@@ -4,8 +4,7 @@
 import type { Readable } from 'node:stream';
 import { CsvReader } from './csv.js';
 import { classify, type Event } from '../../events/event.js';
-import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
-import type { FormatParser } from '../format.js';
+import { ipOf, type FormatParser } from '../format.js';
 import { ParseRefusal, type MimePart } from '../mail/mime.js';
 import { isZip, unzipPieces, type ZipLimits } from '../zip.js';
 import { DEFAULT_LIMITS, type ParseLimits } from '../types.js';
@@ -221,7 +220,6 @@ function guessReportType(cols: string[]): string | undefined {
   return 'shadowserver_unknown';
 }
 
-const words = new Uint32Array(4);
 
 /**
  * A plain decimal ("4680", "556.17") read without Number(), which costs several times more on the
@@ -256,8 +254,7 @@ function convert(v: string, conv: Conv): string | number | boolean | undefined {
       return YES.has(v.toLowerCase()) ? true : NO.has(v.toLowerCase()) ? false : undefined;
     case 'ip':
       if (v === '0.0.0.0') return undefined;
-      if (parseIPv4(v) >= 0) return v;
-      return parseIPv6(v, words) ? formatIPv6(words) : undefined;
+      return ipOf(v);
     case 'network':
       return v.includes('/') ? v : undefined;
     case 'time':

@@ -4,9 +4,8 @@
 // part of an ARF mail.
 import { parse as parseYaml } from 'yaml';
 import { classify, type Event } from '../../events/event.js';
-import { compact, urlFields, type FormatParser } from '../format.js';
+import { compact, ipOf, portOf, urlFields, type FormatParser } from '../format.js';
 import type { MimePart } from '../mail/mime.js';
-import { parseIPv4, parseIPv6, formatIPv6 } from '../../attribution/ip.js';
 import type { EventSink } from '../sink.js';
 import type { Reporter } from '../types.js';
 
@@ -252,11 +251,6 @@ function v3(d: Record<string, unknown>, sink: EventSink) {
   };
 }
 
-function portOf(v: unknown): number | undefined {
-  const n = Number(v);
-  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
-}
-
 /** X-ARF `protocol` holds a transport (tcp, udp) or, for messaging, an application (smtp, whatsapp). */
 function setProtocol(e: Event, v: string | undefined): void {
   const p = v?.toLowerCase();
@@ -265,15 +259,13 @@ function setProtocol(e: Event, v: string | undefined): void {
   else e['protocol.application'] = p;
 }
 
-const words = new Uint32Array(4);
-
 /** Source by its declared type (ipv4, ip-address, ipv6, uri, url, domain, email), or by its look. */
 function setSource(e: Event, value: string, declared?: string): void {
   const v = value.trim();
   if (!v) return;
   const t = (declared ?? '').toLowerCase();
-  if (parseIPv4(v) >= 0) { e['source.ip'] = v; return; }
-  if (v.includes(':') && !v.includes('/') && parseIPv6(v, words)) { e['source.ip'] = formatIPv6(words); return; }
+  const ip = ipOf(v);
+  if (ip) { e['source.ip'] = ip; return; }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || t === 'uri' || t === 'url') {
     const u = urlFields(/:\/\//.test(v) ? v : `http://${v}`);
     if (u) Object.assign(e, { ...u, 'source.ip': e['source.ip'] ?? u['source.ip'] });
