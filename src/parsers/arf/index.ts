@@ -44,14 +44,16 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event, namedI
   const all = (n: string) => fields.filter((f) => f.name === n).map((f) => f.value);
   const spam = attachedHeaders(mail);
   const [type, identifier] = FEEDBACK_TYPES[(get('feedback-type') ?? 'abuse').toLowerCase()] ?? ['spam', 'other'];
-  const hop = sendingHop(spam, mail);
+  // The Received: chain is read only when the report lacks Source-IP or a date.
+  let hop: ReturnType<typeof sendingHop> | undefined;
+  const sender = () => (hop ??= sendingHop(spam, mail));
   // Without Arrival-Date (auth-failure reports, Version 0.1 senders) the sending hop's Received date.
-  const when = get('arrival-date') ?? get('received-date') ?? hop?.at;
+  const when = get('arrival-date') ?? get('received-date') ?? sender()?.at;
   const t = when ? Date.parse(when) : NaN;
 
   const e: Event = { ...base };
   if (!e['feed.provider']) e['feed.provider'] = (get('user-agent') ?? '').split(/[\s/]/)[0] || mail.reporterDomain;
-  const ip = get('source-ip')?.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '') ?? namedIp ?? hop?.ip;
+  const ip = get('source-ip')?.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '') ?? namedIp ?? sender()?.ip;
   if (ip) e['source.ip'] = ip.toLowerCase();
   // Source-Port (RFC 6692): the sender behind a NAT or CGN is told apart by it.
   const port = portOf(get('source-port'));

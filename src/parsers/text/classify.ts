@@ -23,13 +23,44 @@ const RULES: Rule[] = [
   { type: 'unauthorised-information-access', re: /unauthori[sz]ed access|不正アクセス/g, weight: 0.5 },
 ];
 
+// One scan finds each place where any rule still counting matches; only the rules tried there
+// (sticky) are run again. The counts are those of one global scan per rule, at about the cost of
+// one scan instead of fourteen over a body of pasted logs.
+const STICKY = RULES.map((r) => new RegExp(r.re.source, 'y'));
+const anyRule = new Map<number, RegExp>();
+
+function anyOf(open: number): RegExp {
+  let re = anyRule.get(open);
+  if (!re) {
+    re = new RegExp(RULES.filter((_, i) => open & (1 << i)).map((r) => r.re.source).join('|'), 'g');
+    anyRule.set(open, re);
+  }
+  return re;
+}
+
 function ruleCounts(text: string, cap: number): number[] {
-  return RULES.map((r) => {
-    let n = 0;
-    r.re.lastIndex = 0;
-    while (n < cap && r.re.exec(text)) n++;
-    return n;
-  });
+  const counts = RULES.map(() => 0);
+  // Where each rule's own scan would look next: a rule's matches do not overlap each other.
+  const next = RULES.map(() => 0);
+  let open = (1 << RULES.length) - 1;
+  let from = 0;
+  while (open) {
+    const any = anyOf(open);
+    any.lastIndex = from;
+    const m = any.exec(text);
+    if (!m) break;
+    const at = m.index;
+    for (let i = 0; i < RULES.length; i++) {
+      if (!(open & (1 << i)) || next[i] > at) continue;
+      const re = STICKY[i];
+      re.lastIndex = at;
+      if (!re.test(text)) continue;
+      next[i] = re.lastIndex;
+      if (++counts[i] >= cap) open &= ~(1 << i);
+    }
+    from = at + 1;
+  }
+  return counts;
 }
 
 /** The classification type and identifier with the most evidence; subject words count three times. */

@@ -111,6 +111,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
   const len = text.length;
   const out: Indicator[] = [];
   const urlSpans: Array<[number, number]> = [];
+  const addresses = new Map<number, string>();
   const inUrl = (a: number) => urlSpans.some(([s, e]) => a >= s && a < e);
   const lineOf = (index: number) => lineAt(t.starts, index);
   const add = (i: Indicator) => {
@@ -138,10 +139,10 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
     while (e > s && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 45)) e--;
     while (s < e && text.charCodeAt(s) === 46) s++;
     if (e - s < 4 || inUrl(s)) continue;
-    const token = text.slice(s, e);
     const before = text.charCodeAt(s - 1), after = text.charCodeAt(e);
     if (after === 64) continue; // the local part of an e-mail address
     if (before === 64) {
+      const token = text.slice(s, e);
       const local = LOCAL_PART.exec(text.slice(Math.max(0, s - 65), s - 1));
       if (local && LABEL.test(token.toLowerCase())) {
         const value = `${local[0]}@${token}`.toLowerCase();
@@ -149,16 +150,28 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
       }
       continue;
     }
-    const c0 = token.charCodeAt(0);
-    if (c0 >= 48 && c0 <= 57 && /^\d{1,3}(?:\.\d{1,3}){3}$/.test(token)) {
-      if (parseIPv4(token) < 0) continue;
-      const ind: Indicator = { kind: 'ip', value: token, index: s, line: 0, defanged: false };
-      const tail = /^(?:\/(\d{1,2})(?!\d)|:(\d{1,5})(?!\d))/.exec(text.slice(e, e + 7));
-      if (tail?.[1] !== undefined) ind.network = true;
-      else if (tail?.[2] !== undefined && Number(tail[2]) <= 65535) ind.port = Number(tail[2]);
-      add(ind);
-      continue;
+    const c0 = text.charCodeAt(s);
+    if (c0 >= 48 && c0 <= 57) {
+      // Pasted logs name one address hundreds of times: each is read in place and shares one string.
+      const v = parseIPv4(text, s, e);
+      if (v >= 0) {
+        let value = addresses.get(v);
+        if (value === undefined) { value = text.slice(s, e); addresses.set(v, value); }
+        const ind: Indicator = { kind: 'ip', value, index: s, line: 0, defanged: false };
+        // "/24" makes it a network, ":8080" gives its port.
+        const c = text.charCodeAt(e), n = c === 47 || c === 58 ? digitsAt(text, e + 1, c === 47 ? 2 : 5) : 0;
+        if (c === 47 && n > 0 && n <= 2) ind.network = true;
+        else if (c === 58 && n > 0 && n <= 5) {
+          const port = Number(text.slice(e + 1, e + 1 + n));
+          if (port <= 65535) ind.port = port;
+        }
+        add(ind);
+        continue;
+      }
+      // Dotted digits that are no address (an octet over 255, a leading zero) are nothing.
+      if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(text.slice(s, e))) continue;
     }
+    const token = text.slice(s, e);
     const name = token.toLowerCase();
     if (!LABEL.test(name) || NOT_TLD.has(name.slice(name.lastIndexOf('.') + 1))) continue;
     add({ kind: 'fqdn', value: name, host: name, index: s, line: 0, defanged: false });
@@ -189,6 +202,13 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
     }
   }
   return out.sort((a, b) => a.index - b.index);
+}
+
+/** How many digits (up to max) start at i, or max + 1 when more follow: "/24" yes, "/245" no. */
+function digitsAt(text: string, i: number, max: number): number {
+  let n = 0;
+  while (n <= max && text.charCodeAt(i + n) >= 48 && text.charCodeAt(i + n) <= 57) n++;
+  return n;
 }
 
 export function lineAt(starts: number[], index: number): number {
