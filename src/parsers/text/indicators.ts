@@ -33,6 +33,7 @@ export interface NormalisedText {
 }
 
 const FULLWIDTH = /[\uff01-\uff5e\u3000]/;
+const FULLWIDTH_ALL = new RegExp(FULLWIDTH.source, 'g');
 const DEFANG = /h(?:xx|XX|\*\*|\[t\]\[t\]|\[tt\])p|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[:\]|\[:\/\/\]|\[\/\/\]|\[@\]|\[at\]|\(at\)|\[\/\]/i;
 const DEFANG_ALL = new RegExp(DEFANG.source, 'gi');
 
@@ -40,7 +41,7 @@ const DEFANG_ALL = new RegExp(DEFANG.source, 'gi');
 export function normaliseText(input: string): NormalisedText {
   // Lines keep a trailing \r of CRLF text: rewriting megabytes to drop it costs more than it helps.
   let text = input;
-  if (FULLWIDTH.test(text)) text = text.replace(/[\uff01-\uff5e]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
+  if (FULLWIDTH.test(text)) text = text.replace(FULLWIDTH_ALL, (c) => c === '\u3000' ? ' ' : String.fromCharCode(c.charCodeAt(0) - 0xfee0));
   text = ideographicDots(text);
   let starts = lineStarts(text);
   const defangedLines = new Set<number>();
