@@ -67,6 +67,19 @@ test('indicator extraction skips versions, file names, times and networks', () =
   ]);
 });
 
+test('dotted digits: only canonical addresses, their port or prefix only when well-formed', () => {
+  const text = 'a 203.0.113.9/245 b 203.0.113.10:99999 c 203.0.113.11:65536 d 999.1.2.3 e 01.2.3.4 f 203.0.113.12/8x g 203.0.113.9:22 h 203.0.113.9';
+  const found = extractIndicators(normaliseText(text));
+  assert.deepEqual(found.map((i) => [i.value, i.network ?? false, i.port ?? null]), [
+    ['203.0.113.9', false, null],
+    ['203.0.113.10', false, null],
+    ['203.0.113.11', false, null],
+    ['203.0.113.12', true, null],
+    ['203.0.113.9', false, 22],
+    ['203.0.113.9', false, null],
+  ]);
+});
+
 test('the reported resource is told apart from victims, relays, whois and the reporter', () => {
   const text = [
     'Our web server 198.51.100.7 was attacked from 203.0.113.45 again.',
@@ -87,6 +100,10 @@ test('classification, consent and language from the words of a report', () => {
   assert.equal(classifyText('Phishing site', 'a fake login page')?.type, 'phishing');
   assert.deepEqual(classifyText('商標権侵害のご連絡', '偽ブランド品'), { type: 'copyright', identifier: 'trademark' });
   assert.equal(classifyText('hello', 'nothing to see'), null);
+  // Each rule counts its own matches where another rule's match covers the same words:
+  // 'botnet' twice and 'infected' once (3) outweigh 'botnet controller' twice (2).
+  assert.equal(classifyText('', 'a botnet controller; another botnet controller; hosts infected')?.type, 'infected-system');
+  assert.equal(classifyText('', 'botnet controller, botnet controller, command and control')?.type, 'c2-server');
   assert.equal(forwardConsent('ログは契約者様へ転送していただいて構いません。'), true);
   assert.equal(forwardConsent('契約者様への転送はご遠慮ください。'), false);
   assert.equal(forwardConsent('Please do not\nforward our logs.'), false);
