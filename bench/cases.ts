@@ -10,10 +10,11 @@
 // node dist/bench/cases.js [--cases 1000000] [--events 200000] [--batch 5000] [--store pglite|postgres|both] [--keep DIR]
 // --keep DIR seeds once and reuses the seeded database in later runs (each run works on a copy):
 // PGlite's in DIR/pglite-N, PostgreSQL's as the template database bench_cases_N.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuBetween, serverCpu } from './server-cpu.js';
 import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
@@ -103,30 +104,14 @@ function events(n: number): GroupInput[] {
   return out;
 }
 
-/** CPU seconds used so far by this process and by each database server process serving it. */
+/** CPU seconds used so far by this process and by the database server processes serving it. */
 async function cpuSeconds(db: Db): Promise<{ own: number; server: Map<number, number> }> {
   const own = process.cpuUsage();
-  const server = new Map<number, number>();
-  if (db.kind === 'postgres') {
-    const r = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'madoguchi-bench'`);
-    for (const { pid } of r.rows) {
-      try {
-        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        server.set(pid, (Number(f[11]) + Number(f[12])) / 100); // utime + stime, in clock ticks of 1/100 s
-      } catch { /* the backend ended */ }
-    }
-  }
-  return { own: (own.user + own.system) / 1e6, server };
+  return { own: (own.user + own.system) / 1e6, server: await serverCpu(db, 'madoguchi-bench') };
 }
 
-/**
- * CPU seconds between two readings, per server process: the pool closes idle connections, and a
- * backend gone by the second reading must not subtract what it had used before the first.
- */
-function cpuBetween(a: Awaited<ReturnType<typeof cpuSeconds>>, b: Awaited<ReturnType<typeof cpuSeconds>>): number {
-  let s = b.own - a.own;
-  for (const [pid, t] of b.server) s += t - (a.server.get(pid) ?? 0);
-  return s;
+function cpuOfBoth(a: Awaited<ReturnType<typeof cpuSeconds>>, b: Awaited<ReturnType<typeof cpuSeconds>>): number {
+  return b.own - a.own + cpuBetween(a.server, b.server);
 }
 
 function percentile(xs: number[], p: number): number {
@@ -227,7 +212,7 @@ async function run(kind: 'pglite' | 'postgres'): Promise<void> {
       entries += grouped.filter((g) => g.created || g.reopened).length + (grouped.some((g) => !g.created && !g.reopened) ? 1 : 0);
     }
     const groupS = (performance.now() - t) / 1000;
-    const cpuS = cpuBetween(cpu0, await cpuSeconds(db));
+    const cpuS = cpuOfBoth(cpu0, await cpuSeconds(db));
     const after = await outcome(db);
     check(kind, 'event links added', after.links - before.links, N_EVENTS);
     check(kind, 'distinct events linked', await one(db, `SELECT count(DISTINCT event_id) AS n FROM case_events WHERE event_id IS NOT NULL`), N_EVENTS);

@@ -1,12 +1,13 @@
 // Shadowserver CSV intake (issue 3): rows per second parsed, attributed and stored, in batches,
 // with the embedded database and with PostgreSQL, through the same path as `madoguchi ingest`.
 // Run: node dist/bench/intake-csv.js [--rows 1000000] [--netblocks 20000] [--stores pglite,postgres] [--sinks off|on]
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { cpuBetween, serverCpu } from './server-cpu.js';
 import { loadConfig } from '../src/config/config.js';
 import { openDesk, type Desk } from '../src/desk.js';
 import { createLogger } from '../src/log.js';
@@ -15,7 +16,7 @@ import { csvEvents } from '../src/parsers/index.js';
 import { ingestFeedFile } from '../src/intake/feed.js';
 import { copyLines, insertEvents, prepareEvent, type EventRow } from '../src/intake/events-store.js';
 import { makeStore } from '../test/helpers/stores.js';
-import { openDb, type Db } from '../src/store/db.js';
+import { openDb } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { eventSinks } from '../src/intake/sinks.js';
 
@@ -60,26 +61,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number, number]> {
 const rate = (n: number, s: number) => `${Math.round(n / s).toLocaleString('en-US')} rows/s`;
 const APP = 'madoguchi-bench-csv';
 
-/** CPU seconds used so far by each PostgreSQL server process serving this benchmark (by application_name). */
-async function serverCpu(db: Db): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
-  if (db.kind !== 'postgres') return out;
-  for (const { pid } of (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP])).rows) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      out.set(pid, (Number(f[11]) + Number(f[12])) / 100); // utime + stime, in ticks of 1/100 s
-    } catch { /* the backend ended */ }
-  }
-  return out;
-}
-
-/** A backend gone by the second reading (the pool closes idle ones) must not subtract what it had used. */
-function cpuBetween(a: Map<number, number>, b: Map<number, number>): number {
-  let s = 0;
-  for (const [pid, t] of b) s += t - (a.get(pid) ?? 0);
-  return s;
-}
-
 /**
  * What the database alone takes to store event rows: the same events, parsed, attributed and made
  * into COPY lines beforehand (untimed), then only insertEvents in batches of 5,000, one transaction
@@ -95,11 +76,11 @@ async function storeFloor(desk: Desk, file: string, reportId: number): Promise<v
     batches.push({ rows, lines: copyLines(rows) });
     if ((taken += rows.length) >= n) break;
   }
-  const s0 = await serverCpu(desk.db);
+  const s0 = await serverCpu(desk.db, APP);
   const [, t, cpu] = await timed(async () => {
     for (const { rows, lines } of batches) await desk.db.transaction((tx) => insertEvents(tx, rows, lines));
   });
-  const server = cpuBetween(s0, await serverCpu(desk.db));
+  const server = cpuBetween(s0, await serverCpu(desk.db, APP));
   const us = (x: number) => `${(x * 1e6 / n).toFixed(1)} us`;
   console.log(`  store only (insertEvents of ready COPY lines, ${n.toLocaleString('en-US')} events), ${desk.db.kind.padEnd(8)}: ${rate(n, t)}; CPU per row: `
     + (desk.db.kind === 'postgres' ? `desk ${us(cpu)} + server ${us(server)}` : `${us(cpu)} (database in the process)`));
@@ -146,9 +127,9 @@ async function main(): Promise<void> {
           });
           console.log(`parse + attribute (no store):          ${rate(ROWS, t)} (${t.toFixed(2)} s, ${n.toLocaleString('en-US')} attributed)`);
         }
-        const s0 = await serverCpu(desk.db);
+        const s0 = await serverCpu(desk.db, APP);
         const [r, t, cpu] = await timed(() => ingestFeedFile(desk, file));
-        const server = cpuBetween(s0, await serverCpu(desk.db));
+        const server = cpuBetween(s0, await serverCpu(desk.db, APP));
         // Counted in the database, not taken from what ingest said.
         const check = (await desk.db.query<{ n: number; ours: number; ids: number }>(
           'SELECT count(*)::int AS n, count(customer_id)::int AS ours, count(DISTINCT id)::int AS ids FROM events WHERE report_id = $1', [r.reportId])).rows[0];

@@ -7,11 +7,12 @@
 // Run: node dist/bench/intake-http.js [--duration 15] [--connections 64] [--stores pglite,postgres] [--sinks off|on] [--drain 60]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { cpuBetween, serverCpu } from './server-cpu.js';
 import { loadConfig } from '../src/config/config.js';
 import { openDesk, type Desk } from '../src/desk.js';
 import { createLogger } from '../src/log.js';
@@ -75,19 +76,9 @@ function wrk(args: string[]): Promise<string> {
 }
 
 /** CPU seconds of this process and of the PostgreSQL server processes serving it. */
-async function cpuSeconds(desk: Desk): Promise<{ own: number; server: number }> {
+async function cpuSeconds(desk: Desk): Promise<{ own: number; server: Map<number, number> }> {
   const c = process.cpuUsage();
-  let server = 0;
-  if (desk.db.kind === 'postgres') {
-    const r = await desk.db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP]);
-    for (const { pid } of r.rows) {
-      try {
-        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        server += (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in ticks of 1/100 s
-      } catch { /* the backend ended */ }
-    }
-  }
-  return { own: (c.user + c.system) / 1e6, server };
+  return { own: (c.user + c.system) / 1e6, server: await serverCpu(desk.db, APP) };
 }
 
 interface Counts { n: number; done: number; parsed: number; events: number; empty: number; sinksPending: number; withCases: number }
@@ -153,12 +144,12 @@ async function main(): Promise<void> {
         const c2 = await cpuSeconds(desk);
         await stopIntake(desk);
         const fin = await counts(desk);
-        const cpu = (a: { own: number; server: number }, b: { own: number; server: number }) => (b.own - a.own) + (b.server - a.server);
+        const cpu = (a: Awaited<ReturnType<typeof cpuSeconds>>, b: Awaited<ReturnType<typeof cpuSeconds>>) => b.own - a.own + cpuBetween(a.server, b.server);
         const acked = total - non2xx;
 
         console.log(`${kind}: ${total} requests in ${secs.toFixed(1)} s (${non2xx} non-2xx, socket errors: ${errors}), latency p50 ${p50}, p99 ${p99}; load average at the end ${loadAtEnd}`);
         console.log(`  answered: ${atEnd.n} reports stored = ${fmt(atEnd.n / secs)} durable reports/s = ${(atEnd.n / secs / 2000).toFixed(2)}x the 2,000/s target; `
-          + `desk CPU ${cpu(c0, c1).toFixed(1)} s${kind === 'postgres' ? ` (of which server ${(c1.server - c0.server).toFixed(1)} s)` : ''} for answering and, meanwhile, parsing ${atEnd.done}`);
+          + `desk CPU ${cpu(c0, c1).toFixed(1)} s${kind === 'postgres' ? ` (of which server ${cpuBetween(c0.server, c1.server).toFixed(1)} s)` : ''} for answering and, meanwhile, parsing ${atEnd.done}`);
         const drained = fin.done - atEnd.done;
         console.log(`  worker: ${atEnd.done} finished during the load (${fmt(atEnd.done / secs)}/s), then ${drained} in ${drainSecs.toFixed(1)} s (${fmt(drained / Math.max(0.001, drainSecs))}/s, CPU ${cpu(c1, c2).toFixed(1)} s = ${fmt(drained / Math.max(0.01, cpu(c1, c2)))} per CPU s)`
           + `${fin.n - fin.done ? `, ${fin.n - fin.done} still received after --drain ${values.drain} s` : ''}; end to end ${fmt(fin.done / (secs + drainSecs))} reports/s parsed`);
