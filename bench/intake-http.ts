@@ -139,7 +139,10 @@ async function main(): Promise<void> {
         const d0 = Date.now();
         const worker = intakeWorker(desk);
         // Requests wrk left in flight are still being stored and handed over: wait for those first.
-        await Promise.race([intakeIdle(desk).then(() => worker.idle()), new Promise((r) => setTimeout(r, drainMax))]);
+        let cap: NodeJS.Timeout | undefined;
+        await Promise.race([intakeIdle(desk).then(() => worker.idle()), new Promise((r) => { cap = setTimeout(r, drainMax); })]);
+        // An uncleared cap kept the process alive for --drain seconds after its last line.
+        clearTimeout(cap);
         const drainSecs = (Date.now() - d0) / 1000;
         const c2 = await cpuSeconds(desk);
         await stopIntake(desk);
