@@ -64,6 +64,65 @@ ignoreregex = from 10\\.
   } finally { f.done(); }
 });
 
+// The expected counts are fail2ban-regex 1.0.2's on the same lines ("Lines: ..." and the hits).
+test('lines counted as fail2ban-regex counts them: pending and <F-NOFAIL> matches, a multi-line failure', () => {
+  const counts = (spec: string, lines: string[]) => {
+    const f = loadFilter(spec, opts);
+    const failures = f.processLines(lines, 1).length;
+    const { lines: n, matched, ignored, failregexHits } = f.stats();
+    return { n, matched, ignored, failures, hits: failregexHits.filter((h) => h > 0) };
+  };
+  // sendmail-reject's sample: host-less "No such user here" lines are pending (matched, no
+  // failure) until a "from=" line of the same mail id (<F-NOFAIL>) gives the host: that line is
+  // ignored, the one after it a failure.
+  assert.deepEqual(counts('/etc/fail2ban/filter.d/sendmail-reject.conf', [
+    'Feb 22 15:20:27 localhost sm-mta[275631]: 13O9Ixhq275631: ruleset=check_rcpt, arg1=<linda@domain.com>, relay=[192.0.2.5], reject=550 5.7.1 <linda@domain.com>... Fix reverse DNS for 192.0.2.5',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026250: <arhipov@domain.com>... No such user here',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026251: <anatoliy@domain.com>... No such user here',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026252: <artem@domain.com>... No such user here',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026252: <anto@domain.com>... No such user here',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026254: <davaojk25@domain.com>... No such user here',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026254: from=<davaojk25@domain.com>, size=0, class=0, nrcpts=0, bodytype=8BITMIME, proto=ESMTP, daemon=MTA, relay=163.23.32.95.dsl-dynamic.vsi.ru [95.32.23.163]',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026252: <anton@domain.com>... No such user here',
+    'Nov  3 11:35:30 Microsoft sendmail[26254]: rA37ZTSC026255: from=<anton@domain.com>, size=0, class=0, nrcpts=0, bodytype=8BITMIME, proto=ESMTP, daemon=MTA, relay=163.23.32.95.dsl-dynamic.vsi.ru [95.32.23.163]',
+  ]), { n: 9, matched: 8, ignored: 1, failures: 2, hits: [1, 6, 2] });
+  // sshd's sample: a locked account is a pending match; "Failed publickey for invalid user" is a
+  // failure by one failregex and a <F-NOFAIL> match by the next, so the line counts as ignored.
+  assert.deepEqual(counts('/etc/fail2ban/filter.d/sshd.conf', [
+    'Apr 24 01:39:19 host sshd[3719]: User root not allowed because account is locked',
+    'Jul 05 18:22:44 mercury sshd[4669]: Failed publickey for invalid user graysky from 127.0.0.1 port 37954 ssh2: RSA SHA256:v3dpapGleDaUKf$4V1vKyR9ZyUgjaJAmoCTcb2PLljI',
+    'Jul 05 18:22:45 mercury sshd[4670]: Failed publickey for invalid user graysky from aaaa:bbbb:cccc:1234::1:1 port 37955 ssh2: RSA SHA256:v3dpapGleDaUKf$4V1vKyR9ZyUgjaJAmoCTcb2PLljI',
+  ]), { n: 3, matched: 1, ignored: 2, failures: 2, hits: [2, 2, 1] });
+  // mongodb-auth's sample (maxlines 10): both lines of each two-line failure count as matched.
+  assert.deepEqual(counts('/etc/fail2ban/filter.d/mongodb-auth.conf', [
+    '2016-11-20T00:04:00.110+0100 [conn1] Failed to authenticate root@admin with mechanism MONGODB-CR: AuthenticationFailed UserNotFound Could not find user root@admin',
+    '2016-11-20T00:04:00.111+0100 [conn1] end connection 192.0.2.35:53276 (0 connections now open)',
+    '2016-11-20T00:24:00.110+0100 [conn5] Failed to authenticate root@admin with mechanism MONGODB-CR: AuthenticationFailed UserNotFound Could not find user root@admin',
+    '2016-11-20T00:24:00.111+0100 [conn5] end connection 192.0.2.171:53276 (0 connections now open)',
+  ]), { n: 4, matched: 4, ignored: 0, failures: 2, hits: [2] });
+});
+
+test('ignoreregex hits counted as fail2ban-regex counts them: every ignoreregex, a line once, no failregex hit', () => {
+  const f = tmpFilter(`[Definition]
+failregex = sshd\\[\\d+\\]: Failed \\S+ for .* from <HOST>
+            sshd\\[\\d+\\]: Failed password for invalid user \\S+ from <HOST>
+ignoreregex = from 192\\.0\\.2\\.
+              for invalid user guest
+`);
+  try {
+    const filter = loadFilter(f.path, opts);
+    const out = filter.processLines([
+      'Aug 14 11:58:48 h sshd[2001]: Failed password for invalid user guest from 192.0.2.10 port 51234 ssh2',
+      'Aug 14 11:58:50 h sshd[2002]: Failed password for root from 198.51.100.11 port 40000 ssh2',
+      'Aug 14 11:58:51 h sshd[2003]: Accepted publickey for deploy from 198.51.100.7 port 40001 ssh2',
+    ], 1);
+    assert.deepEqual(out.map((x) => [x.line, x.fid]), [[2, '198.51.100.11']]);
+    // fail2ban-regex: "Failregex: 1 total", "Ignoreregex: 4 total" (2 and 2), "Lines: 3 lines, 1 ignored, 1 matched, 1 missed".
+    const st = filter.stats();
+    assert.deepEqual([st.failregexHits, st.ignoreregexHits, st.ignored, st.matched], [[1, 0], [2, 2], 1, 1]);
+  } finally { f.done(); }
+});
+
 test('a pathological line costs one line, counted, not the engine', () => {
   // Nested quantifiers with a lookahead: V8's linear fallback cannot take it, the budget does.
   const f = tmpFilter(`[Definition]

@@ -54,12 +54,22 @@ export interface Failure {
   lines: string[];
 }
 
+/**
+ * Counts over the lines processed. `lines`, `ignored` and `matched` are fail2ban-regex's "Lines:"
+ * counts (the rest are "missed"), `failregexHits` and `ignoreregexHits` its per-regex hits, so
+ * both tools' summaries compare as they are.
+ */
 export interface FilterStats {
   lines: number;
-  /** Lines on which a failregex matched (including pending and nofail matches). */
+  /**
+   * fail2ban-regex's "matched": lines that gave a failure or a pending match (an <F-MLFID> match
+   * still without a host), neither ignored nor <F-NOFAIL>; with a multi-line buffer also the
+   * earlier lines a match took out of it.
+   */
   matched: number;
-  /** Lines dropped by an ignoreregex. */
+  /** Lines an ignoreregex matched or that gave an <F-NOFAIL> match (fail2ban-regex's "ignored"). */
   ignored: number;
+  /** Failures with an id (what `process` returns): neither pending nor <F-NOFAIL>. */
   failures: number;
   /** Lines without a date a template could read. */
   noDate: number;
@@ -67,7 +77,11 @@ export interface FilterStats {
   overBudget: number;
   /** Longest time spent on one line, ms. */
   slowestLineMs: number;
-  /** Hits per failregex / ignoreregex index. */
+  /**
+   * Hits per failregex index: matches that gave a failure, a pending or a <F-NOFAIL> match (not
+   * those an ignoreregex dropped); per ignoreregex index: its matches (with checkAll every one
+   * that matched, as fail2ban-regex counts).
+   */
   failregexHits: number[];
   ignoreregexHits: number[];
 }
@@ -145,6 +159,23 @@ function splitMatched(re: Regex, m: RegExpExecArray, buf: string, org: TupleLine
   }
   unmatched.push(...org.slice(c2));
   return { matched, unmatched };
+}
+
+/**
+ * How many earlier lines of a multi-line buffer (`org`: the buffer with the new line last) are
+ * not in the buffer the line left (`after`), compared by value: fail2ban-regex counts them as
+ * matched (it compares the buffer before the line, less the line a full buffer drops, with the
+ * buffer after).
+ */
+function takenFromBuffer(org: TupleLine[], after: TupleLine[]): number {
+  let n = 0;
+  outer: for (let k = 0; k < org.length - 1; k++) {
+    const t = org[k];
+    if (after.includes(t)) continue; // the same line, kept (the usual case: no string compared)
+    for (const u of after) if (u[2] === t[2] && u[1] === t[1] && u[0] === t[0]) continue outer; // the text first: it differs soonest
+    n++;
+  }
+  return n;
 }
 
 /** Adds a failure's user to the users merged under its <F-MLFID>. */
@@ -432,20 +463,26 @@ class FilterEngine implements Filter {
 
   private ignoreLine(buf: string, org: TupleLine[], fail?: { matched: TupleLine[]; unmatched: TupleLine[] }): number | null {
     if (fail && this.maxlines > 1) { org = fail.matched; buf = tupleBuf(org); }
+    let found: number | null = null;
     for (let i = 0; i < this.ignores.length; i++) {
       if (this.ignores[i].search(buf)) {
         this.st.ignoreregexHits[i]++;
         if ((!this.checkAll || this.maxlines > 1) && fail) this.buffer = fail.unmatched;
-        return i;
+        found = i;
+        // fail2ban tries every ignoreregex when it checks all (each one's hits are counted).
+        if (!this.checkAll) break;
       }
     }
-    return null;
+    if (found !== null) this.lineIgnored = true;
+    return found;
   }
 
-  /** `lineCands`: failregexes the line could match (single-line filters): what is searched is part of that line. */
+  /**
+   * One line's search, and how fail2ban-regex counts the line: ignored (an ignoreregex or a
+   * <F-NOFAIL> match), matched (a failure or a pending match), or missed; a multi-line buffer's
+   * earlier lines that a match took out of it count as matched too.
+   */
   private findFailure(tuple: TupleLine, date: number | null, lineNo: number, uni: boolean, lineCands: number[] | null, withNewline: string | null): Failure[] {
-    let out = NONE;
-    let found = 0;
     let org: TupleLine[];
     if (this.maxlines > 1) {
       this.buffer.push(tuple);
@@ -454,14 +491,31 @@ class FilterEngine implements Filter {
     } else {
       org = this.buffer = [tuple];
     }
+    this.lineIgnored = false;
+    this.lineReported = false;
+    const out = this.searchLine(org, date, lineNo, uni, lineCands, withNewline);
+    if (this.lineIgnored) this.st.ignored++;
+    else if (this.lineReported) this.st.matched++;
+    // The buffer is another array only when a match (or a prefregex's content) replaced it.
+    if (this.maxlines > 1 && this.buffer !== org) this.st.matched += takenFromBuffer(org, this.buffer);
+    return out;
+  }
+  /** The line being searched hit an ignoreregex or gave a <F-NOFAIL> match. */
+  private lineIgnored = false;
+  /** The line being searched gave a failure or a pending match. */
+  private lineReported = false;
+
+  /** `lineCands`: failregexes the line could match (single-line filters): what is searched is part of that line. */
+  private searchLine(org: TupleLine[], date: number | null, lineNo: number, uni: boolean, lineCands: number[] | null, withNewline: string | null): Failure[] {
+    let out = NONE;
+    let found = 0;
+    const tuple = org[org.length - 1];
     // tuple[2] ends the line: without a text before the date, the buffer is the end of withNewline.
     let buf: string | null = this.maxlines > 1 ? tupleBuf(org)
       : withNewline !== null && tuple[0] === '' ? withNewline.slice(withNewline.length - 1 - tuple[2].length) : tuple[0] + tuple[2] + '\n';
     // Earlier lines in the buffer decide too: the ASCII variants are only right on ASCII text.
     if (this.maxlines > 1 && !uni) uni = NON_ASCII.test(buf);
-    if (this.ignoreFirst) {
-      if (this.ignoreLine(buf, org) !== null) { this.st.ignored++; return out; }
-    }
+    if (this.ignoreFirst && this.ignoreLine(buf, org) !== null) return out;
     /** The prefregex's groups but <F-CONTENT>, read when a failregex matches. */
     let preGroups: Groups | null = null;
     let preMatch: RegExpExecArray | null = null;
@@ -478,7 +532,6 @@ class FilterEngine implements Filter {
           : this.contentEndsPref && end === buf.length - 1 && buf.charCodeAt(end) === 10 ? buf.slice(end - repl.length) : repl + '\n';
       }
     }
-    let matchedLine = false;
     // Only the failregexes whose required strings are in the buffer run; they run in their order.
     let cands = lineCands;
     let next = 0;
@@ -498,14 +551,11 @@ class FilterEngine implements Filter {
       const fr = this.fails[i];
       const m = fr.search(buf, 0, undefined, uni);
       if (!m) continue;
-      if (!matchedLine) { matchedLine = true; this.st.matched++; }
-      this.st.failregexHits[i]++;
       // The lines the match covers and the others, where they are used (no closure: it would cost
       // a context per line).
       const lines = this.ignores.length || !this.checkAll || this.maxlines > 1 || !this.countOnly ? splitMatched(fr, m, buf, org) : null;
       let fail: FailData = fr.groups(m);
       if (this.ignores.length && this.ignoreLine(buf, org, lines!) !== null) {
-        this.st.ignored++;
         buf = null;
         if (!this.checkAll) break;
         continue;
@@ -529,6 +579,10 @@ class FilterEngine implements Filter {
         continue; // fail2ban: "No group found" (RegexException, logged and skipped)
       }
       if (ip === undefined) ip = fid;
+      // fail2ban reports this match (fail2ban-regex counts it), a pending or <F-NOFAIL> one too.
+      this.st.failregexHits[i]++;
+      if (fail.nofail) this.lineIgnored = true;
+      else this.lineReported = true;
       if (ip === undefined) {
         fail.mlfpending = 1;
         continue; // pending: waits for an identifier on a later line

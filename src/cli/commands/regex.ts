@@ -114,7 +114,7 @@ Results
 
 ${regexList('Failregex', def.failregex, st.failregexHits)}
 ${regexList('Ignoreregex', def.ignoreregex, st.ignoreregexHits)}
-Lines: ${st.lines} lines, ${st.ignored} ignored, ${st.matched} matched, ${st.lines - st.matched} missed
+Lines: ${st.lines} lines, ${st.ignored} ignored, ${st.matched} matched, ${st.lines - st.matched - st.ignored} missed
 Failures: ${st.failures}
 Lines without a date: ${st.noDate}
 Lines over the time budget (abandoned): ${st.overBudget}; slowest line ${st.slowestLineMs.toFixed(1)} ms
