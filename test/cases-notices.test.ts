@@ -16,7 +16,7 @@ import { caseEnv, groupingOptions, type CaseEnv } from '../src/cases/env.js';
 import { groupEvents } from '../src/cases/grouping.js';
 import { getCase, SYSTEM, type CaseRow } from '../src/cases/cases.js';
 import { runSchedule } from '../src/cases/schedule.js';
-import { acknowledgeReport, previewNotice, sendClosing } from '../src/notices/notices.js';
+import { acknowledgeReports, previewNotice, sendClosing } from '../src/notices/notices.js';
 import { deliverDue, relayTransport } from '../src/notices/outbox.js';
 import { attachRawReplyIfAny, attachReplyIfAny } from '../src/cases/replies.js';
 import { auditOf } from '../src/cases/audit.js';
@@ -101,8 +101,9 @@ forEachStore('notices', (store) => {
     assert.equal(ja.state, 'notified');
     assert.equal(new Date(ja.first_notice_at!).getTime(), t0.getTime());
     assert.ok(ja.next_step_at, 'the playbook clock started');
-    await acknowledgeReport(env, { id: 11, reporter: 'cert@victim.example', language: 'ja' }, [Number(ja.id)], t0);
-    assert.equal(await acknowledgeReport(env, { id: 11, reporter: 'cert@victim.example', language: 'ja' }, [Number(ja.id)], t0), null, 'one acknowledgement per report');
+    const report = { id: 11, reporter: 'cert@victim.example', language: 'ja', caseIds: [Number(ja.id)] };
+    assert.ok((await acknowledgeReports(env, [report], t0))[0]);
+    assert.deepEqual(await acknowledgeReports(env, [report], t0), [null], 'one acknowledgement per report');
 
     // The relay refuses the first attempt: the message stays queued for a retry.
     relay.refuseNext = 1;

@@ -3,7 +3,7 @@
 // (next_step_at = now), so intake never waits for rendering and mail.
 import type { Desk } from '../desk.js';
 import type { EventSink, SinkContext, SinkPart, SinkResult, StoredEvent } from '../intake/sinks.js';
-import { acknowledgeReport } from '../notices/notices.js';
+import { acknowledgeReports, type ReportAcknowledgement } from '../notices/notices.js';
 import type { CaseEnv } from './env.js';
 import { caseEnv, groupingOptions } from './env.js';
 import { groupEvents, type GroupedCase, type GroupInput } from './grouping.js';
@@ -37,16 +37,16 @@ async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> 
       if (list) list.push(g); else reached.set(i, [g]);
     }
   }
+  const acknowledge: ReportAcknowledgement[] = [];
   for (const i of fresh) {
     const cases = reached.get(i) ?? [];
     const report = parts[i].ctx.report;
     if (report?.reporterEmail && env.config.cases.acknowledge_reports) {
-      await acknowledgeReport(env, { id: report.id, reporter: report.reporterEmail, language: report.language }, cases.map((g) => g.id));
-      // Many reports' acknowledgements in a row: let other work (an embedded database answers in microtasks) in between.
-      if (fresh.length > 1) await new Promise((r) => setImmediate(r));
+      acknowledge.push({ id: report.id, reporter: report.reporterEmail, language: report.language, caseIds: cases.map((g) => g.id) });
     }
     out[i] = { cases: cases.map((g) => g.number) };
   }
+  await acknowledgeReports(env, acknowledge);
   return out;
 }
 

@@ -7,7 +7,7 @@ import { mutateCase, playbookOf, statePatch, variantOf, type CaseRow, type Viewe
 import type { CaseEnv } from '../cases/env.js';
 import { CaseRuleError } from '../cases/errors.js';
 import { acknowledgementContext, caseContext, evidenceOf, partiesOf, replyAddress, type NoticeParties } from './context.js';
-import { queueMail, type MailKind } from './outbox.js';
+import { queueMail, queueMails, type MailKind, type QueuedMail } from './outbox.js';
 import { LANGUAGES, type Language, type RenderedMail } from './templates.js';
 
 export interface NoticeRequest {
@@ -81,28 +81,61 @@ export async function sendNotice(env: CaseEnv, ref: string | number, viewer: Vie
   return { case: updated, outboxId };
 }
 
+/** A report to acknowledge: its reporter, the language of the report and the cases its events went to. */
+export interface ReportAcknowledgement { id: number; reporter: string; language?: string | null; caseIds: number[] }
+
+const MAILBOX = /^[^\s@<>]+@[^\s@<>]+$/;
+
 /**
- * Acknowledges a report to its reporter with the numbers of the cases its events went to, once
- * per report however often its events arrive (reparse, duplicates).
+ * Acknowledges reports to their reporters with the numbers of the cases their events went to,
+ * once per report however often its events arrive (reparse, duplicates, workers side by side):
+ * whoever claims the report's row first sends. A report without cases or without a reporter's
+ * address gets nothing. One transaction for all of them; the text depends only on the language and
+ * the cases, so each distinct pair is rendered once. The outbox id per report given, null where
+ * nothing was queued (a report given twice is acknowledged at its first entry).
  */
-export async function acknowledgeReport(env: CaseEnv, report: { id: number; reporter: string; language?: string | null }, caseIds: number[], now = new Date()): Promise<number | null> {
-  if (!caseIds.length || !/^[^\s@<>]+@[^\s@<>]+$/.test(report.reporter)) return null;
-  return env.db.transaction(async (tx) => {
-    const claimed = await tx.query('INSERT INTO report_acknowledgements (report_id, at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING report_id', [report.id, now.toISOString()]);
-    if (!claimed.rows.length) return null;
-    const cases = (await tx.query<CaseRow>('SELECT * FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id', [caseIds])).rows;
-    const lang: Language = (LANGUAGES as readonly string[]).includes(report.language ?? '') ? report.language as Language : env.config.cases.reporter_language as Language;
-    // One acknowledgement in the desk's name: the brand of the first attributed case, if any.
-    const parties = await partiesOf(tx, cases.find((c) => c.brand_id) ?? cases[0]);
-    // Case titles name the customer's resource; the reporter already knows it, and nothing else about the customer is said.
-    const mail = env.templates.render('acknowledgement', lang, acknowledgementContext(parties.brand.name, cases.map((c) => ({ number: c.number, title: c.title }))));
-    const q = await queueMail(tx, {
-      caseId: null, kind: 'acknowledgement', template: 'acknowledgement', language: lang, to: [report.reporter],
-      from: parties.brand.from_address || env.config.notices.from, replyTo: replyAddress(env.config.notices.reply_to, cases[0].number), ...mail,
-    }, now);
-    await tx.query('UPDATE report_acknowledgements SET outbox_id = $2 WHERE report_id = $1', [report.id, q.id]);
-    return q.id;
+export async function acknowledgeReports(env: CaseEnv, reports: ReportAcknowledgement[], now = new Date()): Promise<(number | null)[]> {
+  const due = new Map<number, ReportAcknowledgement>();
+  for (const r of reports) if (r.caseIds.length && MAILBOX.test(r.reporter) && !due.has(r.id)) due.set(r.id, r);
+  if (!due.size) return reports.map(() => null);
+  const queued = await env.db.transaction(async (tx) => {
+    const found = new Map((await tx.query<CaseRow>('SELECT * FROM cases WHERE id = ANY($1::bigint[])',
+      [[...new Set([...due.values()].flatMap((r) => r.caseIds))]])).rows.map((c) => [Number(c.id), c]));
+    const casesOf = (r: ReportAcknowledgement) => [...new Set(r.caseIds)].flatMap((id) => found.get(id) ?? []).sort((a, b) => Number(a.id) - Number(b.id));
+    // Claimed in id order, so that two batches sharing reports wait on each other instead of deadlocking.
+    const ids = [...due.values()].filter((r) => casesOf(r).length).map((r) => r.id).sort((a, b) => a - b);
+    const mine = new Set((await tx.query<{ report_id: string }>(
+      'INSERT INTO report_acknowledgements (report_id, at) SELECT unnest($1::bigint[]), $2 ON CONFLICT DO NOTHING RETURNING report_id',
+      [ids, now.toISOString()])).rows.map((x) => Number(x.report_id)));
+    const claimed = [...due.values()].filter((r) => mine.has(r.id));
+    const parties = new Map<string, NoticeParties>();
+    const mails = new Map<string, QueuedMail>();
+    const out: QueuedMail[] = [];
+    for (const r of claimed) {
+      const cases = casesOf(r);
+      const lang: Language = (LANGUAGES as readonly string[]).includes(r.language ?? '') ? r.language as Language : env.config.cases.reporter_language as Language;
+      const key = `${lang} ${cases.map((c) => c.id).join(',')}`;
+      let mail = mails.get(key);
+      if (!mail) {
+        // One acknowledgement in the desk's name: the brand of the first attributed case, if any.
+        const lead = cases.find((c) => c.brand_id) ?? cases[0];
+        let p = parties.get(lead.id);
+        if (!p) parties.set(lead.id, p = await partiesOf(tx, lead));
+        // Case titles name the customer's resource; the reporter already knows it, and nothing else about the customer is said.
+        const text = env.templates.render('acknowledgement', lang, acknowledgementContext(p.brand.name, cases.map((c) => ({ number: c.number, title: c.title }))));
+        mails.set(key, mail = {
+          caseId: null, kind: 'acknowledgement', template: 'acknowledgement', language: lang, to: [],
+          from: p.brand.from_address || env.config.notices.from, replyTo: replyAddress(env.config.notices.reply_to, cases[0].number), ...text,
+        });
+      }
+      out.push({ ...mail, to: [r.reporter] });
+    }
+    const q = await queueMails(tx, out, now);
+    await tx.query('UPDATE report_acknowledgements a SET outbox_id = u.outbox FROM unnest($1::bigint[], $2::bigint[]) AS u(report, outbox) WHERE a.report_id = u.report',
+      [claimed.map((r) => r.id), q.map((m) => m.id)]);
+    return new Map(claimed.map((r, i) => [r.id, q[i].id]));
   });
+  return reports.map((r) => (due.get(r.id) === r ? queued.get(r.id) ?? null : null));
 }
 
 /** The optional closing message to the case's reporters (those with an e-mail address). */
@@ -115,13 +148,12 @@ export async function sendClosing(env: CaseEnv, ref: string | number, viewer: Vi
     const parties = await partiesOf(tx, row);
     const lang = env.config.cases.reporter_language as Language;
     const mail = await renderFor(env, tx, row, parties, 'closing', lang, { deadline: null, closingText: text });
-    for (const { reporter } of r.rows) {
-      const q = await queueMail(tx, {
-        caseId: Number(row.id), kind: 'closing', template: 'closing', language: lang, to: [reporter],
-        from: parties.brand.from_address || env.config.notices.from, replyTo: replyAddress(env.config.notices.reply_to, row.number), ...mail,
-      }, now);
-      ids.push(q.id);
-    }
+    const from = parties.brand.from_address || env.config.notices.from;
+    const replyTo = replyAddress(env.config.notices.reply_to, row.number);
+    const queued = await queueMails(tx, r.rows.map(({ reporter }) => ({
+      caseId: Number(row.id), kind: 'closing' as const, template: 'closing', language: lang, to: [reporter], from, replyTo, ...mail,
+    })), now);
+    ids.push(...queued.map((q) => q.id));
     return { set: {}, audit: [{ action: 'notice.closing', change: { outbox: ids, to: r.rows.map((x) => x.reporter), playbook: playbookOf(env, row).id } }] };
   }, now);
   return ids;

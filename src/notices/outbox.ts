@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { appendAudit } from '../cases/audit.js';
+import { storable } from '../intake/events-store.js';
 
 export type MailKind = 'notice' | 'reminder' | 'escalation' | 'acknowledgement' | 'closing';
 
@@ -26,13 +27,27 @@ export function newMessageId(from: string): string {
   return `<${Date.now().toString(36)}.${randomBytes(9).toString('base64url')}@${domain}>`;
 }
 
-export async function queueMail(tx: Db, m: QueuedMail, now = new Date()): Promise<{ id: number; messageId: string }> {
-  const messageId = newMessageId(m.from);
-  const r = await tx.query<{ id: string }>(
+/** Queues mails in the caller's transaction, one statement for all; their ids and message ids in the order given. */
+export async function queueMails(tx: Db, mails: QueuedMail[], now = new Date()): Promise<{ id: number; messageId: string }[]> {
+  if (!mails.length) return [];
+  const rows = mails.map((m) => ({
+    case_id: m.caseId, kind: m.kind, template: m.template, language: m.language, recipients: m.to, sender: m.from,
+    reply_to: m.replyTo, subject: m.subject, body: m.body, message_id: newMessageId(m.from),
+  }));
+  // A log quoted in a notice may be cut inside a surrogate pair: the JSON would carry half of it, which PostgreSQL refuses.
+  const r = await tx.query<{ id: string; message_id: string }>(
     `INSERT INTO outbox (case_id, kind, template, language, recipients, sender, reply_to, subject, body, message_id, next_attempt_at, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id`,
-    [m.caseId, m.kind, m.template, m.language, m.to, m.from, m.replyTo, m.subject, m.body, messageId, now.toISOString()]);
-  return { id: Number(r.rows[0].id), messageId };
+     SELECT case_id, kind, template, language, recipients, sender, reply_to, subject, body, message_id, $2::timestamptz, $2::timestamptz
+       FROM json_to_recordset($1::json) AS m(case_id bigint, kind text, template text, language text, recipients text[], sender text,
+                                             reply_to text, subject text, body text, message_id text)
+     RETURNING id, message_id`,
+    [JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'string' ? storable(v) : v)), now.toISOString()]);
+  const ids = new Map(r.rows.map((x) => [x.message_id, Number(x.id)]));
+  return rows.map((m) => ({ id: ids.get(m.message_id)!, messageId: m.message_id }));
+}
+
+export async function queueMail(tx: Db, m: QueuedMail, now = new Date()): Promise<{ id: number; messageId: string }> {
+  return (await queueMails(tx, [m], now))[0];
 }
 
 interface OutboxRow {
