@@ -42,8 +42,12 @@ async function openPglite(dataDir: string, opts: OpenOptions): Promise<Db> {
   let pg;
   try {
     // bytea parameters (raw reports) go as they are, in binary format, instead of being written
-    // out as hex digits one byte at a time by PGlite's default serializer.
-    pg = await PGlite.create(dir, { serializers: { 17: (v: Uint8Array) => v as unknown as string } });
+    // out as hex digits one byte at a time by PGlite's default serializer; bytea results (raw
+    // reports read back) are decoded by Buffer rather than by its parseInt per byte.
+    pg = await PGlite.create(dir, {
+      serializers: { 17: (v: Uint8Array) => v as unknown as string },
+      parsers: { 17: (hex: string) => Buffer.from(hex.slice(2), 'hex') },
+    });
   } catch (e) {
     releaseLock();
     throw e;
