@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachStore } from './helpers/stores.js';
 import { makeDesk, type TestDesk } from './helpers/desk.js';
-import { loadInventory, mail } from './helpers/intake.js';
+import { loadInventory, mail, shadowserverRows, SHADOWSERVER_NAME } from './helpers/intake.js';
 import { storeReport } from '../src/intake/ingest.js';
 import { eventSinks, type EventSink, type SinkContext } from '../src/intake/sinks.js';
 import { intakeWorker, intakeWorkerService } from '../src/intake/worker.js';
@@ -108,5 +108,31 @@ forEachStore('intake worker: stopped between the events commit and the sinks', (
     }
     assert.equal(results[0]!.cases[0], results[1]!.cases[0], 'the same customer and kind: the same case');
     assert.equal(new Set(results.map((r) => r!.cases[0])).size, 3);
+  });
+
+  test('reports left received by the last run are read back and handed to the sinks together; a feed on its own', async () => {
+    const calls: string[] = [];
+    const spy: EventSink = async () => { calls.push('one report'); };
+    spy.batch = async (_desk, given) => { calls.push(`${given.length} reports`); return given.map(() => undefined); };
+    eventSinks.push(spy);
+    try {
+      const raws = ['203.0.113.71', '203.0.113.72', '198.51.100.73'].map((ip, i) => mail({ id: `left-${i}@reporter.example`, body: `SSH brute force from ${ip}.\r\n2026-11-24 09:13:0${i} sshd[1]: Failed password for root from ${ip} port 4242 ssh2\r\n` }));
+      const stored = await Promise.all(raws.map((raw) => storeReport(t.desk, raw, 'http', { contentType: 'message/rfc822' })));
+      const feed = await storeReport(t.desk, Buffer.from([...shadowserverRows(4)].join('')), 'file', { contentType: 'text/csv', filename: SHADOWSERVER_NAME, feed: true });
+      const worker = intakeWorker(t.desk);
+      worker.recover();
+      await worker.idle();
+      assert.deepEqual(calls.sort(), ['3 reports', 'one report'], 'the mails read back in one batch, the feed streamed on its own');
+      for (const s of [...stored, feed]) {
+        const row = (await t.desk.db.query<{ status: string; event_count: number; cases: string[]; sinks_pending: boolean }>(
+          'SELECT status, event_count, cases, sinks_pending FROM reports WHERE id = $1', [s.reportId])).rows[0];
+        assert.equal(row.status, 'parsed');
+        assert.equal(row.sinks_pending, false);
+        assert.ok(row.cases.length >= 1, `report ${s.reportId} is in a case`);
+      }
+      const acks = await t.desk.db.query<{ report_id: string }>(
+        'SELECT report_id FROM report_acknowledgements WHERE report_id = ANY($1::bigint[]) AND outbox_id IS NOT NULL ORDER BY report_id', [stored.map((s) => s.reportId)]);
+      assert.deepEqual(acks.rows.map((r) => Number(r.report_id)), stored.map((s) => s.reportId).sort((a, b) => a - b), 'each mail\'s reporter acknowledged');
+    } finally { eventSinks.splice(eventSinks.indexOf(spy), 1); }
   });
 });

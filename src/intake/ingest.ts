@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { insertEvents, prepareEvent, storable, type EventRow } from './events-store.js';
 import { GroupCommit } from './group-commit.js';
 import { identify, type ReportIdentity } from './identity.js';
-import { compressRaw, readRaw, streamRaw, syncEmbeddedWal } from './raw-store.js';
+import { compressRaw, inflateRaw, joinedChunks, streamRaw, syncEmbeddedWal } from './raw-store.js';
 import { processFeed } from './feed.js';
 import { eventSinks, runSinks, type SinkContext, type SinkPart, type StoredEvent } from './sinks.js';
 import { attachRawReplyIfAny } from '../cases/replies.js';
@@ -99,20 +99,50 @@ export async function ingestReport(desk: Desk, raw: Buffer, channel: Channel, me
   return parseAndStore(desk, { reportId: stored.reportId, channel, replace: false, reparse: false }, raw, meta);
 }
 
+/** A stored report as the parsers take it: where its outcome goes, its channel details, its bytes (gzip) unless a feed or too large. */
+export interface ReportToParse { target: Target; meta: IntakeMeta; sha256: string; size: number; gz: Uint8Array | null }
+
+async function storedReports(desk: Desk, where: string, params: unknown[], maxSize: number): Promise<ReportToParse[]> {
+  const r = await desk.db.query<{ id: string; sha256: string; size: string; status: ReportStatus; channel: Channel; content_type: string | null; meta: IntakeMeta; gz: Uint8Array | null }>(
+    `SELECT id, sha256, size, status, channel, content_type, meta,
+            CASE WHEN size <= $${params.length + 1} AND NOT meta @> '{"feed": true}' THEN ${joinedChunks('r.sha256')} END AS gz
+       FROM reports r WHERE ${where}`, [...params, maxSize]);
+  return r.rows.map((row) => ({
+    sha256: row.sha256, size: Number(row.size), meta: { ...row.meta, contentType: row.content_type ?? undefined }, gz: row.gz,
+    target: { reportId: Number(row.id), channel: row.channel, replace: true, reparse: row.status !== 'received' },
+  }));
+}
+
+/** Parses a stored report read whole; nothing is written. */
+export async function parseStoredReport(desk: Desk, s: ReportToParse, maxSize = desk.config.intake.max_report_size): Promise<Outcome> {
+  if (!s.gz) throw new Error(`no raw bytes stored for ${s.sha256}`);
+  return parseOutcome(desk, s.target, await inflateRaw(s.gz, maxSize, s.size), s.meta);
+}
+
 /** Re-runs the parsers over a stored report, replacing its events (`madoguchi reparse`, crash recovery). */
 export async function processReport(desk: Desk, reportId: number, maxSize = desk.config.intake.max_report_size): Promise<IngestResult> {
-  const r = await desk.db.query<{ sha256: string; size: string; status: ReportStatus; channel: Channel; content_type: string | null; meta: IntakeMeta }>(
-    'SELECT sha256, size, status, channel, content_type, meta FROM reports WHERE id = $1', [reportId]);
-  const row = r.rows[0];
-  if (!row) throw new Error(`no report ${reportId}`);
-  const meta: IntakeMeta = { ...row.meta, contentType: row.content_type ?? undefined };
-  const target = { reportId, channel: row.channel, replace: true, reparse: row.status !== 'received' };
-  if (meta.feed) return processFeed(desk, target, streamRaw(desk.db, row.sha256), String(meta.filename ?? ''));
-  if (Number(row.size) > maxSize) {
-    return finish(desk, { ...target, status: 'quarantined', parser: null, reason: `${row.size} bytes exceed intake.max_report_size (${maxSize})`, parsed: null, rows: [] });
+  const [s] = await storedReports(desk, 'id = $1', [reportId], maxSize);
+  if (!s) throw new Error(`no report ${reportId}`);
+  if (s.meta.feed) return processFeed(desk, s.target, streamRaw(desk.db, s.sha256), String(s.meta.filename ?? ''));
+  if (s.size > maxSize) {
+    return finish(desk, { ...s.target, status: 'quarantined', parser: null, reason: `${s.size} bytes exceed intake.max_report_size (${maxSize})`, parsed: null, rows: [] });
   }
-  const raw = await readRaw(desk.db, row.sha256, maxSize);
-  return parseAndStore(desk, target, raw, meta);
+  return finish(desk, await parseStoredReport(desk, s, maxSize));
+}
+
+/** Reports read back together are read whole up to this size each (a batch of 64: 64 MB at most); larger ones one by one. */
+const READ_BACK_MAX = 1 << 20;
+
+/**
+ * Of the given reports, those still received, read whole for parseStoredReport (one query): feeds
+ * (parsed as a stream), reports over READ_BACK_MAX or the size limit and reports without their
+ * bytes are left to processReport.
+ */
+export async function receivedReports(desk: Desk, ids: number[]): Promise<Map<number, ReportToParse>> {
+  const rows = ids.length
+    ? await storedReports(desk, `id = ANY($1::bigint[]) AND status = 'received'`, [ids], Math.min(READ_BACK_MAX, desk.config.intake.max_report_size))
+    : [];
+  return new Map(rows.filter((s) => s.gz).map((s) => [s.target.reportId, s]));
 }
 
 /**

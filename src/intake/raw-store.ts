@@ -6,7 +6,7 @@ import { closeSync, fsyncSync, openSync, readdirSync, statSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip, gzip, gzipSync } from 'node:zlib';
+import { createGunzip, gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import type { Db } from '../store/db.js';
 
@@ -56,8 +56,19 @@ export async function insertChunks(tx: Db, blobs: { sha256: string; chunks: Buff
 export async function readRaw(db: Db, hash: string, maxSize = 1 << 30): Promise<Buffer> {
   const r = await db.query<{ data: Uint8Array }>('SELECT data FROM report_blobs WHERE sha256 = $1 ORDER BY seq', [hash]);
   if (!r.rows.length) throw new Error(`no raw bytes stored for ${hash}`);
-  const gz = Buffer.concat(r.rows.map((x) => Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength)));
-  return gunzipAsync(gz, { maxOutputLength: maxSize });
+  return inflateRaw(Buffer.concat(r.rows.map((x) => Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength))), maxSize);
+}
+
+/**
+ * SQL for a stored report's chunks joined in order (its gzip bytes, null if none), given the SQL
+ * naming its hash: what a query reading reports to parse whole takes along.
+ */
+export const joinedChunks = (hash: string) => `(SELECT string_agg(data, ''::bytea ORDER BY seq) FROM report_blobs WHERE sha256 = ${hash})`;
+
+/** A report's bytes from its chunks joined; small reports (by `size`, the report's) in place, like compressRaw. */
+export async function inflateRaw(gz: Uint8Array, maxSize = 1 << 30, size = maxSize): Promise<Buffer> {
+  const buf = Buffer.from(gz.buffer, gz.byteOffset, gz.byteLength);
+  return size <= SYNC_GZIP_MAX ? gunzipSync(buf, { maxOutputLength: maxSize }) : gunzipAsync(buf, { maxOutputLength: maxSize });
 }
 
 /** The raw bytes of a stored report as a stream, one chunk in memory at a time. */

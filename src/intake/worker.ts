@@ -6,7 +6,10 @@
 import type { Desk } from '../desk.js';
 import type { DeskService } from '../services.js';
 import { runSinksBatch, type SinkPart } from './sinks.js';
-import { commitOutcomes, intakeIdle, parseOutcome, processReport, reportResult, resumeSinks, settleSinks, type Channel, type IngestResult, type IntakeMeta } from './ingest.js';
+import {
+  commitOutcomes, intakeIdle, parseOutcome, parseStoredReport, processReport, receivedReports, reportResult, resumeSinks, settleSinks,
+  type Channel, type IngestResult, type IntakeMeta, type ReportToParse,
+} from './ingest.js';
 
 export interface StoredReport { reportId: number; raw: Buffer; channel: Channel; meta: IntakeMeta }
 
@@ -147,13 +150,19 @@ export class IntakeWorker {
   }
 
   /**
-   * Parses the reports held in hand, then commits their outcomes together (one transaction); a
-   * report read back from the store is finished whole (recovery).
+   * Parses the batch's reports, then commits their outcomes together (one transaction). Reports
+   * whose bytes are not in hand (past MAX_HELD, or left by the last run) are read back and parsed
+   * with the rest; a feed, a report over the size limit or one whose sinks are pending is finished
+   * on its own.
    */
   private async process(batch: [number, Queued][]): Promise<PromiseSettledResult<{ result: IngestResult; part?: SinkPart }>[]> {
-    const parsed = await Promise.allSettled(batch.map(([reportId, { report }]) => (report
-      ? parseOutcome(this.desk, { reportId, channel: report.channel, replace: false, reparse: false }, report.raw, report.meta)
-      : null)));
+    // Should this fail, each report is tried on its own below, its failure counted.
+    const stored = await receivedReports(this.desk, batch.flatMap(([id, q]) => (q.report ? [] : [id]))).catch(() => new Map<number, ReportToParse>());
+    const parsed = await Promise.allSettled(batch.map(([reportId, { report }]) => {
+      if (report) return parseOutcome(this.desk, { reportId, channel: report.channel, replace: false, reparse: false }, report.raw, report.meta);
+      const s = stored.get(reportId);
+      return s ? parseStoredReport(this.desk, s) : null;
+    }));
     const commits = commitOutcomes(this.desk, parsed.flatMap((p) => (p.status === 'fulfilled' && p.value ? [p.value] : [])));
     let at = 0;
     return Promise.allSettled(parsed.map(async (p, i) => {
