@@ -8,6 +8,7 @@ import { loadInventory, mail, shadowserverRows, SHADOWSERVER_NAME } from './help
 import { storeReport } from '../src/intake/ingest.js';
 import { eventSinks, type EventSink, type SinkContext } from '../src/intake/sinks.js';
 import { intakeWorker, intakeWorkerService } from '../src/intake/worker.js';
+import { caseSink } from '../src/cases/sink.js';
 
 forEachStore('intake worker: stopped between the events commit and the sinks', (store) => {
   const registered = [...eventSinks];
@@ -134,5 +135,57 @@ forEachStore('intake worker: stopped between the events commit and the sinks', (
         'SELECT report_id FROM report_acknowledgements WHERE report_id = ANY($1::bigint[]) AND outbox_id IS NOT NULL ORDER BY report_id', [stored.map((s) => s.reportId)]);
       assert.deepEqual(acks.rows.map((r) => Number(r.report_id)), stored.map((s) => s.reportId).sort((a, b) => a - b), 'each mail\'s reporter acknowledged');
     } finally { eventSinks.splice(eventSinks.indexOf(spy), 1); }
+  });
+});
+
+forEachStore('intake worker: stopped between the grouping and the reporter\'s acknowledgement', (store) => {
+  const registered = [...eventSinks];
+  after(() => { eventSinks.splice(0, eventSinks.length, ...registered); });
+  let reportId = 0;
+
+  before(async () => {
+    // The first run groups the events into a case, then dies before it tells the reporter.
+    const first = await makeDesk(store());
+    await loadInventory(first.desk);
+    let reached!: () => void;
+    const grouped = new Promise<void>((r) => { reached = r; });
+    const diesAfterGrouping: EventSink = async (desk, events, ctx) => {
+      desk.config.cases.acknowledge_reports = false;
+      await caseSink(desk, events, ctx);
+      reached();
+      return new Promise(() => undefined);
+    };
+    eventSinks.splice(0, eventSinks.length, diesAfterGrouping);
+    const raw = mail({ id: 'ack-crash@reporter.example' });
+    const stored = await storeReport(first.desk, raw, 'http', { contentType: 'message/rfc822' });
+    reportId = stored.reportId;
+    intakeWorker(first.desk).add({ reportId, raw, channel: 'http', meta: { contentType: 'message/rfc822' } });
+    await grouped;
+    const linked = (await first.desk.db.query<{ n: string }>('SELECT count(*) AS n FROM case_events WHERE report_id = $1', [reportId])).rows[0];
+    assert.ok(Number(linked.n) >= 1, 'the first run grouped the events');
+    await first.app.close();
+    first.desk.attribution.close();
+    await first.desk.db.close();
+    eventSinks.splice(0, eventSinks.length, ...registered);
+  });
+
+  test('the next start acknowledges the report once, naming the case it was grouped into, and groups nothing twice', async () => {
+    for (let run = 0; run < 2; run++) {
+      const t = await makeDesk(store());
+      const running = await intakeWorkerService.start(t.desk);
+      await intakeWorker(t.desk).idle();
+      const acks = (await t.desk.db.query<{ to: string[]; body: string }>(
+        `SELECT o.recipients AS to, o.body FROM report_acknowledgements a JOIN outbox o ON o.id = a.outbox_id WHERE a.report_id = $1`, [reportId])).rows;
+      const cases = (await t.desk.db.query<{ number: string; n: string }>(
+        'SELECT c.number, count(*) AS n FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.report_id = $1 GROUP BY c.number', [reportId])).rows;
+      assert.equal(acks.length, 1, `run ${run}: one acknowledgement`);
+      assert.deepEqual(acks[0].to, ['abuse@reporter.example']);
+      assert.equal(cases.length, 1);
+      assert.ok(acks[0].body.includes(cases[0].number), 'the acknowledgement names the case');
+      const row = (await t.desk.db.query<{ sinks_pending: boolean; cases: string[] }>('SELECT sinks_pending, cases FROM reports WHERE id = $1', [reportId])).rows[0];
+      assert.deepEqual(row, { sinks_pending: false, cases: [cases[0].number] });
+      await running!.stop();
+      await t.close();
+    }
   });
 });

@@ -17,12 +17,22 @@ async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> 
   const env = caseEnv(desk);
   const out: SinkResult[] = parts.map(() => ({ cases: [] }));
   const fresh: number[] = [];
+  const acknowledge: ReportAcknowledgement[] = [];
+  const acknowledges = env.config.cases.acknowledge_reports;
   for (const [i, { ctx }] of parts.entries()) {
     if (ctx.report && ctx.reparse) {
       // A reparse replaces the events of a report already grouped: the cases keep what they have.
-      const r = await env.db.query<{ number: string }>(
-        'SELECT DISTINCT c.number FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.report_id = $1', [ctx.report.id]);
-      if (r.rows.length) { out[i] = { cases: r.rows.map((x) => x.number) }; continue; }
+      const r = await env.db.query<{ id: string; number: string }>(
+        'SELECT DISTINCT c.id, c.number FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.report_id = $1', [ctx.report.id]);
+      if (r.rows.length) {
+        out[i] = { cases: r.rows.map((x) => x.number) };
+        // A stop between the grouping and the acknowledgement: the reporter is told now (once: the
+        // claim is keyed on the report). A reparse after an upgrade tells nobody again.
+        if (ctx.resumed && ctx.report.reporterEmail && acknowledges) {
+          acknowledge.push({ id: ctx.report.id, reporter: ctx.report.reporterEmail, language: ctx.report.language, caseIds: r.rows.map((x) => Number(x.id)) });
+        }
+        continue;
+      }
     }
     fresh.push(i);
   }
@@ -37,11 +47,10 @@ async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> 
       if (list) list.push(g); else reached.set(i, [g]);
     }
   }
-  const acknowledge: ReportAcknowledgement[] = [];
   for (const i of fresh) {
     const cases = reached.get(i) ?? [];
     const report = parts[i].ctx.report;
-    if (report?.reporterEmail && env.config.cases.acknowledge_reports) {
+    if (report?.reporterEmail && acknowledges) {
       acknowledge.push({ id: report.id, reporter: report.reporterEmail, language: report.language, caseIds: cases.map((g) => g.id) });
     }
     out[i] = { cases: cases.map((g) => g.number) };

@@ -302,7 +302,7 @@ export async function resumeSinks(desk: Desk, reportId: number): Promise<IngestR
       customerId: e.customer_id, serviceId: e.service_id, attributedTo: e.attributed_to, event: e.event,
     }));
     const report = { id: reportId, channel: row.channel, reporterEmail: row.reporter_email, subject: row.subject, forwardConsent: row.forward_consent, language: row.language };
-    await settleSinks(desk, [{ reportId, cases: await runSinks(desk, stored, { reparse: true, report }) }]);
+    await settleSinks(desk, [{ reportId, cases: await runSinks(desk, stored, { reparse: true, resumed: true, report }) }]);
   }
   return reportResult(desk, reportId);
 }

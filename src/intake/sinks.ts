@@ -16,6 +16,11 @@ export interface SinkContext {
    * and before the sinks were done. Sinks should key their work on the report id.
    */
   reparse: boolean;
+  /**
+   * True when the desk stopped after storing the report's events and before its sinks were done:
+   * a sink may find its own work half done (the cases grouped, the reporter not yet told).
+   */
+  resumed?: boolean;
 }
 
 /** What a sink may tell intake back: case numbers are stored on the report and returned to the reporter. */
