@@ -33,6 +33,9 @@ const anyRule = new Map<number, RegExp>();
 function anyOf(open: number): RegExp {
   let re = anyRule.get(open);
   if (!re) {
+    // Which rules reach their cap first is up to the text: reports written to vary it could
+    // otherwise fill the cache with up to 2^14 compiled expressions.
+    if (anyRule.size >= 256) anyRule.clear();
     re = new RegExp(RULES.filter((_, i) => open & (1 << i)).map((r) => r.re.source).join('|'), 'g');
     anyRule.set(open, re);
   }
