@@ -18,7 +18,9 @@ async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> 
   const out: SinkResult[] = parts.map(() => ({ cases: [] }));
   const fresh: number[] = [];
   const acknowledge: ReportAcknowledgement[] = [];
-  const acknowledges = env.config.cases.acknowledge_reports;
+  const acknowledgeLater = (report: NonNullable<ReportContext>, caseIds: number[]) => {
+    if (report.reporterEmail && env.config.cases.acknowledge_reports) acknowledge.push({ id: report.id, reporter: report.reporterEmail, language: report.language, caseIds });
+  };
   for (const [i, { ctx }] of parts.entries()) {
     if (ctx.report && ctx.reparse) {
       // A reparse replaces the events of a report already grouped: the cases keep what they have.
@@ -28,9 +30,7 @@ async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> 
         out[i] = { cases: r.rows.map((x) => x.number) };
         // A stop between the grouping and the acknowledgement: the reporter is told now (once: the
         // claim is keyed on the report). A reparse after an upgrade tells nobody again.
-        if (ctx.resumed && ctx.report.reporterEmail && acknowledges) {
-          acknowledge.push({ id: ctx.report.id, reporter: ctx.report.reporterEmail, language: ctx.report.language, caseIds: r.rows.map((x) => Number(x.id)) });
-        }
+        if (ctx.resumed) acknowledgeLater(ctx.report, r.rows.map((x) => Number(x.id)));
         continue;
       }
     }
@@ -50,9 +50,7 @@ async function groupParts(desk: Desk, parts: SinkPart[]): Promise<SinkResult[]> 
   for (const i of fresh) {
     const cases = reached.get(i) ?? [];
     const report = parts[i].ctx.report;
-    if (report?.reporterEmail && acknowledges) {
-      acknowledge.push({ id: report.id, reporter: report.reporterEmail, language: report.language, caseIds: cases.map((g) => g.id) });
-    }
+    if (report) acknowledgeLater(report, cases.map((g) => g.id));
     out[i] = { cases: cases.map((g) => g.number) };
   }
   await acknowledgeReports(env, acknowledge);
