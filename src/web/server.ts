@@ -1,20 +1,19 @@
 // The HTTP side of the desk: the REST API (OpenAPI document at /api/openapi.json, generated from
 // the JSON schemas every route declares) and the operators' web pages.
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Desk } from '../desk.js';
 import { authenticator } from './auth.js';
 import { routes } from './routes/index.js';
-
-import { readFileSync } from 'node:fs';
 const pkgVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function buildServer(desk: Desk): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: desk.config.http.body_limit,
-    // Reports are hostile input: never let a deep or huge JSON body take the process down.
-    maxParamLength: 500,
+    // A path parameter (a case number, a report id) is short; a longer one is a 404, not work.
+    routerOptions: { maxParamLength: 500 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   app.addHook('onResponse', async (req, reply) => {
