@@ -41,8 +41,8 @@ const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-
 
 // Victim phrases come first in each pattern, so "攻撃対象" reads as a victim and "対象" as the subject.
 // Japanese particles (から, 宛て, に対して) follow their noun: they count only after a hit.
-const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式';
-const SUBJECT_WORDS = '\\b(?:from|source|src=?|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽';
+const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式';
+const SUBJECT_WORDS = '\\b(?:from|source|src=?|src_\\w+|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽';
 const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, 'gi');
 const AFTER_CUE = new RegExp(`(?<v>${VICTIM_WORDS}|宛て|宛|に対して|に対する|への攻撃|へ)|(?<s>${SUBJECT_WORDS}|から|より)`, 'i');
 
@@ -57,7 +57,8 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
   const linesWithIndicators = new Set(inds.map((i) => i.line));
 
   const scored: Scored[] = [];
-  // A value pasted a thousand times in logs is judged on its first occurrences: the score is a maximum.
+  const before: number[] = [];
+  // A value pasted a thousand times in logs is judged on its first occurrences (combined in select).
   const seen = new Map<string, number>();
   for (let k = 0; k < inds.length; k++) {
     const ind = inds[k];
@@ -84,14 +85,30 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
     else if (role === 'header') score -= 1;
     else {
       const start = norm.starts[ind.line];
+      const line = norm.line(ind.line);
       const prev = inds[k - 1], next = inds[k + 1];
+      const col = ind.index - start;
       const from = prev?.line === ind.line ? prev.index + prev.value.length - start : 0;
       const to = next?.line === ind.line ? next.index - start : Infinity;
-      score += cueScore(norm.line(ind.line), ind.index - start, ind.value.length, from, to) + labelScore(norm, ind.line, linesWithIndicators);
+      // A sentence wrapped onto this line: its end is read as the words before the hit, not as a heading.
+      const tail = from === 0 ? wrappedTail(norm, ind.line, prev ? prev.index + prev.value.length : 0) : '';
+      // "mail.example (192.0.2.1)": the address in brackets after a name is that machine, and the
+      // words before the name are about it too.
+      const b = from > 0 && /^\s*[([（]\s*$/.test(line.slice(from, col)) ? before[k - 1] ?? 0 : beforeCue(line, col, from, tail);
+      before[k] = b;
+      score += b + afterCue(line, col, ind.value.length, to) + (tail ? 0 : labelScore(norm, ind.line, col, linesWithIndicators));
     }
     scored.push({ ind, score });
   }
   return select(scored, norm, opts);
+}
+
+const SIGNATURE_RULE = /^(?:> ?)*\s*([-=_━─*~〜＿＝])\1{9,}\s*$/;
+const CONTACT = /\b(?:tel|fax|phone)\b|電話|〒/i;
+
+function isContactBlock(norm: NormalisedText, from: number): boolean {
+  for (let i = from; i < norm.lineCount && i < from + 8; i++) if (CONTACT.test(norm.line(i))) return true;
+  return false;
 }
 
 type Role = 'whois' | 'received' | 'header' | 'sender-header' | 'signature' | undefined;
@@ -103,7 +120,13 @@ class LineRoles {
 
   constructor(private readonly norm: NormalisedText) {
     let sig = -1;
-    for (let i = Math.max(0, norm.lineCount - 15); i < norm.lineCount; i++) if (/^--\s?$/.test(norm.line(i))) sig = i;
+    for (let i = Math.max(0, norm.lineCount - 15); i < norm.lineCount; i++) {
+      const l = norm.line(i);
+      if (/^(?:> ?)*--\s?$/.test(l)) sig = i;
+      // Japanese mails frame the signature with a rule (━━━━, ====, ----) over the company's
+      // address and phone: the first such rule counts, the frame's closing one is inside it.
+      else if (sig < 0 && SIGNATURE_RULE.test(l) && isContactBlock(norm, i + 1)) sig = i;
+    }
     this.signature = sig;
   }
 
@@ -161,34 +184,87 @@ function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOpt
 }
 
 /**
- * The nearest cue word before the hit and right after it, within its stretch of the line: another
- * indicator in between is a barrier ("from A to B" says nothing about B).
+ * The nearest cue word before the hit, within its stretch of the line (another indicator in
+ * between is a barrier: "from A to B" says nothing about B), or at the end of the line above
+ * when a sentence wrapped onto the hit's line.
  */
-function cueScore(line: string, col: number, len: number, from: number, to: number): number {
-  const before = line.slice(Math.max(from, col - 40), col);
-  const after = line.slice(col + len, Math.min(to, col + len + 16));
-  let score = 0;
+function beforeCue(line: string, col: number, from: number, tail: string): number {
+  let before = line.slice(Math.max(from, col - 40), col);
+  if (tail && /^[\s>|:：]*$/.test(before)) before = tail + ' ' + before;
   let last: 'v' | 's' | undefined;
   for (const m of before.matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
-  if (last) score += last === 'v' ? -4 : 3;
-  const first = AFTER_CUE.exec(after);
-  if (first) score += first.groups!.v ? -3 : 2;
-  // An address first on a web server log line is the client.
-  if (col <= 1 && /^\s*\S+ \S+ \S+ \[/.test(line)) score += 3;
-  return score;
+  return last === 'v' ? -4 : last === 's' ? 3 : 0;
 }
 
-/** A heading line above a list of indicators ("Source IP   Packets", "■対象URL"). */
-function labelScore(norm: NormalisedText, line: number, withIndicators: Set<number>): number {
+/** The first cue word right after the hit, within its sentence ("... (192.0.2.1). From our logs:" is no cue). */
+function afterCue(line: string, col: number, len: number, to: number): number {
+  let after = line.slice(col + len, Math.min(to, col + len + 16));
+  const end = /[。．]|[.!?](?:\s|$)/.exec(after);
+  if (end) after = after.slice(0, end.index);
+  const first = AFTER_CUE.exec(after);
+  let score = first ? (first.groups!.v ? -3 : 2) : 0;
+  // Web server logs (common/combined, also with a vhost or the server's address in front): the
+  // address followed by ident, user and [date] is the client.
+  if (WEB_LOG_CLIENT.test(line.slice(col + len, col + len + 40))) score += 3;
+  return score;
+}
+const WEB_LOG_CLIENT = /^ \S+ \S+ \[\d/;
+
+/**
+ * The end of the line above when it is a sentence going on in this line (no full stop, colon or
+ * heading mark), after the last indicator before the hit (`prevEnd`).
+ */
+function wrappedTail(norm: NormalisedText, line: number, prevEnd: number): string {
+  if (line === 0) return '';
+  const start = norm.starts[line - 1];
+  const l = norm.line(line - 1).replace(/\s+$/, '');
+  if (l.length < 20 || /[。．.!?！？:：)）】\]]$/.test(l) || / {2,}|\t|\|/.test(l.trim()) || /^\s*(?:[■□●○◆◇▼▽★☆・*#【[<-]|\d+[.)])/.test(l)) return '';
+  return l.slice(Math.max(l.length - 24, prevEnd - start));
+}
+
+/**
+ * A heading line above a list of indicators ("Source IP   Packets", "■対象URL"). A table heading
+ * ("src  dst  proto", "| Source | Destination |") is read at the hit's column.
+ */
+function labelScore(norm: NormalisedText, line: number, col: number, withIndicators: Set<number>): number {
   for (let i = line - 1; i >= 0 && i >= line - 8; i--) {
     const l = norm.line(i);
     if (!l.trim()) return 0;
-    if (withIndicators.has(i)) continue;
+    if (withIndicators.has(i) || TABLE_RULE.test(l)) continue;
+    const cell = headingCell(l, norm.line(line), col);
     let last: 'v' | 's' | undefined;
-    for (const m of l.matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
+    for (const m of (cell ?? l).matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
     return last === 'v' ? -3 : last === 's' ? 2 : 0;
   }
   return 0;
+}
+
+/** The heading cell above column `col` of a table row, when `heading` has several cells. */
+function headingCell(heading: string, row: string, col: number): string | undefined {
+  if (heading.includes('|') && row.includes('|')) {
+    const cells = heading.split('|');
+    return cells.length > 2 ? cells[row.slice(0, col).split('|').length - 1] ?? '' : undefined;
+  }
+  if (heading.includes('\t') && row.includes('\t')) {
+    const cells = heading.trim().split(/\t+/);
+    return cells.length > 1 ? cells[row.trimStart().slice(0, col).split(/\t+/).length - 1] ?? '' : undefined;
+  }
+  const starts = [0];
+  for (const m of heading.trimEnd().matchAll(/ {2,}|\t+/g)) starts.push(m.index! + m[0].length);
+  if (starts.length < 3) return undefined;
+  // Columns line up as they look: a kanji is two columns wide.
+  const at = width(row, col);
+  let cell = -1;
+  for (let c = 0; c < starts.length; c++) if (width(heading, starts[c]) <= at + 1) cell = c;
+  return cell < 0 ? '' : heading.slice(starts[cell], starts[cell + 1] ?? heading.length);
+}
+
+const TABLE_RULE = /^[\s|+:=-]+$/;
+
+function width(s: string, end: number): number {
+  let w = 0;
+  for (let i = 0; i < end; i++) w += s.charCodeAt(i) >= 0x1100 ? 2 : 1;
+  return w;
 }
 
 function urlResource(ind: Indicator): Partial<SubjectResource> {
@@ -211,7 +287,8 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
     if (ind.kind === 'fqdn' && !isOurs && !ind.defanged) continue; // a bare name is too weak without the inventory
     const prev = byValue.get(key);
     if (prev) {
-      prev.score = Math.max(prev.score, score);
+      // The best evidence for it counts; a neutral mention (its log lines) does not undo "our server X".
+      prev.score = prev.score > 0 || score > 0 ? Math.max(prev.score, score) : Math.min(prev.score, score);
       prev.defanged ||= ind.defanged;
       continue;
     }
@@ -236,8 +313,24 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
   } else {
     chosen = candidates.filter((r) => r.score > 0);
     if (chosen.length === 0) chosen = candidates.filter((r) => r.score === 0 && (r.ip !== undefined || r.url !== undefined));
+    else if (chosen.some((r) => r.url && !r.ip)) {
+      // "URL: hxxp://...\nIP: 192.0.2.1": the address under a reported URL is where it is hosted,
+      // even with no word of its own; an unpaired one stays out.
+      const bare = new Set(candidates.filter((r) => r.score === 0 && r.ip && !r.url));
+      if (bare.size > 0) return finish(pairUrlsWithAddresses([...chosen, ...bare], norm).filter((r) => !bare.has(r)));
+    }
   }
-  return pairUrlsWithAddresses(chosen, norm).sort((a, b) => a.first - b.first).map(({ first: _f, line: _l, end: _e, ...r }) => r);
+  return finish(pairUrlsWithAddresses(chosen, norm));
+}
+
+function finish(chosen: Array<SubjectResource & { first: number; line: number; end: number }>): SubjectResource[] {
+  return chosen.sort((a, b) => a.first - b.first).map(({ first: _f, line: _l, end: _e, ...r }) => r);
+}
+
+function onlyHeadingsBetween(norm: NormalisedText, from: number, to: number): boolean {
+  if (to - from > 4) return false;
+  for (let i = from + 1; i < to; i++) if (norm.line(i).trim().length > 24) return false;
+  return true;
 }
 
 /** "hxxp://example[.]jp/ (192.0.2.1)": the address in brackets right after a URL is where it is hosted. */
@@ -256,13 +349,14 @@ function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line
       }
     }
   }
-  // "URL: ...\nIP: ..." : a URL and the address on one of the next two lines describe one site,
-  // when no other URL comes between them (JPCERT/CC lists several sites this way).
+  // "URL: ...\nIP: ..." : a URL and the address on one of the next two lines (or four, across a
+  // blank line and a heading) describe one site, when no other URL comes between them (JPCERT/CC
+  // lists several sites this way).
   const urls = chosen.filter((r) => r.url).sort((a, b) => a.first - b.first);
   for (const [i, u] of urls.entries()) {
     if (u.ip) continue;
     const nextUrlLine = urls[i + 1]?.line ?? Infinity;
-    const a = chosen.find((r) => r.ip && !r.url && !drop.has(r) && r.line > u.line && r.line - u.line <= 2 && r.line < nextUrlLine);
+    const a = chosen.find((r) => r.ip && !r.url && !drop.has(r) && r.line > u.line && r.line < nextUrlLine && (r.line - u.line <= 2 || onlyHeadingsBetween(norm, u.line, r.line)));
     if (a) {
       u.ip = a.ip;
       u.ours ||= a.ours;

@@ -272,6 +272,7 @@ export function baseDomain(host: string): string {
   if (labels.length <= 2) return labels.join('.');
   const sld = labels[labels.length - 2];
   const tld = labels[labels.length - 1];
-  const second = /^(co|ne|or|ac|go|ad|ed|gr|lg|com|net|org|gov|edu|ltd|plc|sch|mil)$/.test(sld) && tld.length === 2;
+  // example.jp (reserved for documentation like example.com) holds names of unrelated parties, as co.jp does.
+  const second = /^(co|ne|or|ac|go|ad|ed|gr|lg|com|net|org|gov|edu|ltd|plc|sch|mil|example)$/.test(sld) && tld.length === 2;
   return labels.slice(second ? -3 : -2).join('.');
 }

@@ -1,0 +1,66 @@
+// Our own corpus of human-written reports (16 Japanese, 8 English) through the real CLI, checked
+// by the shared tool: inventory imported into a scratch data dir, `madoguchi parse --json`,
+// resources and types exact. The rules below are what those reports taught, read from the text
+// alone (no inventory to fall back on).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BIN } from './helpers/cli.js';
+import { findSubjects } from '../src/parsers/text/evidence.js';
+import { classifyText } from '../src/parsers/text/classify.js';
+import { baseDomain } from '../src/parsers/text/indicators.js';
+
+const beside = fileURLToPath(new URL('../../../shared', import.meta.url));
+const shared = existsSync(join(beside, 'tools', 'ja_samples.py')) ? beside : '/work/shared';
+const corpus = fileURLToPath(new URL('../../test/fixtures/reports-freeform', import.meta.url));
+
+test('free-form reports: 24/24 exact resources, 24/24 types', { skip: !existsSync(join(shared, 'tools', 'ja_samples.py')) && 'shared/ not found' }, () => {
+  const r = spawnSync('python3', [join(shared, 'tools', 'ja_samples.py'), `${process.execPath} ${BIN}`, corpus], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout.trim().split('\n').pop()!, /^japanese reports: 24\/24 exact resources, 24\/24 types$/);
+});
+
+const ips = (text: string) => findSubjects(text, { isOurs: () => false }).map((s) => s.ip ?? s.url);
+
+test('a table heading is read at the column of each hit', () => {
+  const spaced = 'DDoS on our customer.\n\nsrc_ip          dst_ip         proto\n198.51.100.7    192.0.2.100    udp\n198.51.100.8    192.0.2.100    udp\n';
+  assert.deepEqual(ips(spaced), ['198.51.100.7', '198.51.100.8']);
+  const piped = 'Scan seen.\n\n| Time | Destination | Source |\n|---|---|---|\n| 10:00 | 192.0.2.9 | 198.51.100.9 |\n';
+  assert.deepEqual(ips(piped), ['198.51.100.9']);
+  // Kanji take two columns: the writer lined the rows up under 送信元 as they look.
+  const kanji = 'スキャンを検知しました。\n\n日時(JST)              宛先              送信元\n2026-11-24 03:12:44    192.0.2.190       203.0.113.77\n';
+  assert.deepEqual(ips(kanji), ['203.0.113.77']);
+});
+
+test('a sentence wrapped onto the line of the hit is read as the words before it, not as a heading', () => {
+  assert.deepEqual(ips('弊社のお客様の Web サイトに対し、プラグインの脆弱性を狙った攻撃が\n203.0.113.88 から繰り返し行われています。\n'), ['203.0.113.88']);
+  assert.deepEqual(ips('Your host 198.51.100.9 keeps guessing passwords on our mail server\nmail.victim.example (192.0.2.25). From our log:\n'), ['198.51.100.9']);
+});
+
+test('web log lines: the client is the address before ident, user and [date], whatever stands in front', () => {
+  const log = 'Attack on our web server 192.0.2.60:\n\n192.0.2.60 198.51.100.130 - - [25/Nov/2026:04:01:12 +0000] "POST /wp-login.php HTTP/1.1" 200 4523\n' +
+    'www.victim.example:443 198.51.100.131 - - [25/Nov/2026:04:01:13 +0000] "POST /xmlrpc.php HTTP/1.1" 200 412\n';
+  assert.deepEqual(ips(log), ['198.51.100.130', '198.51.100.131']);
+});
+
+test('an address under a reported URL is where it is hosted, even with no word of its own', () => {
+  const r = findSubjects('■対象URL\nhxxps://login[.]bank-x[.]example/\n\n■IPアドレス\n198.51.100.80\n\n■弊社のサイト\n192.0.2.1\n', { isOurs: () => false });
+  assert.deepEqual(r.map((s) => [s.url, s.ip]), [['https://login.bank-x.example/', '198.51.100.80']]);
+});
+
+test('signatures: a quoted "> --" and a ruled block with a phone number are the reporter\'s own', () => {
+  const ruled = 'Scanning from 198.51.100.50 continues.\n\n━━━━━━━━━━━━━━━━━━━━\n株式会社レポーター\nTEL: 03-0000-0000\n監視センター送信元 IP: 192.0.2.10\n━━━━━━━━━━━━━━━━━━━━\n';
+  assert.deepEqual(ips(ruled), ['198.51.100.50']);
+  const quoted = 'Still attacking from 198.51.100.51.\n\n> We forwarded your report.\n> --\n> Provider abuse desk\n> https://www.provider.example/abuse/\n';
+  assert.deepEqual(ips(quoted), ['198.51.100.51']);
+});
+
+test('words an operator reads as brute force and malware distribution; example.jp names are separate parties', () => {
+  assert.equal(classifyText('SMTP AUTH attack', 'warning: unknown[192.0.2.1]: SASL LOGIN authentication failed')?.type, 'brute-force');
+  assert.equal(classifyText('不正なファイルについて', '貴社サーバ上で、マルウェアが配布されています。')?.type, 'malware-distribution');
+  assert.equal(baseDomain('www.secure-ops.example.jp'), 'secure-ops.example.jp');
+  assert.equal(baseDomain('www.kaisha.co.jp'), 'kaisha.co.jp');
+});
