@@ -1,4 +1,4 @@
-// Our own corpus of human-written reports (16 Japanese, 8 English) through the real CLI, checked
+// Our own corpus of human-written reports (22 Japanese, 12 English) through the real CLI, checked
 // by the shared tool: inventory imported into a scratch data dir, `madoguchi parse --json`,
 // resources and types exact. The rules below are what those reports taught, read from the text
 // alone (no inventory to fall back on).
@@ -12,15 +12,17 @@ import { BIN } from './helpers/cli.js';
 import { findSubjects } from '../src/parsers/text/evidence.js';
 import { classifyText } from '../src/parsers/text/classify.js';
 import { baseDomain } from '../src/parsers/text/indicators.js';
+import { decodeText } from '../src/parsers/mail/charset.js';
+import iconv from 'iconv-lite';
 
 const beside = fileURLToPath(new URL('../../../shared', import.meta.url));
 const shared = existsSync(join(beside, 'tools', 'ja_samples.py')) ? beside : '/work/shared';
 const corpus = fileURLToPath(new URL('../../test/fixtures/reports-freeform', import.meta.url));
 
-test('free-form reports: 24/24 exact resources, 24/24 types', { skip: !existsSync(join(shared, 'tools', 'ja_samples.py')) && 'shared/ not found' }, () => {
+test('free-form reports: 34/34 exact resources, 34/34 types', { skip: !existsSync(join(shared, 'tools', 'ja_samples.py')) && 'shared/ not found' }, () => {
   const r = spawnSync('python3', [join(shared, 'tools', 'ja_samples.py'), `${process.execPath} ${BIN}`, corpus], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout.trim().split('\n').pop()!, /^japanese reports: 24\/24 exact resources, 24\/24 types$/);
+  assert.match(r.stdout.trim().split('\n').pop()!, /^japanese reports: 34\/34 exact resources, 34\/34 types$/);
 });
 
 const ips = (text: string) => findSubjects(text, { isOurs: () => false }).map((s) => s.ip ?? s.url);
@@ -63,4 +65,22 @@ test('words an operator reads as brute force and malware distribution; example.j
   assert.equal(classifyText('不正なファイルについて', '貴社サーバ上で、マルウェアが配布されています。')?.type, 'malware-distribution');
   assert.equal(baseDomain('www.secure-ops.example.jp'), 'secure-ops.example.jp');
   assert.equal(baseDomain('www.kaisha.co.jp'), 'kaisha.co.jp');
+});
+
+test('pasted Received: chains: relays inside the recipient\'s own domain and [IPv6:...] senders', () => {
+  const chain = (top: string) => `Spam below.\n\n${top}\nReceived: from smtp.sender.example (smtp.sender.example [IPv6:2001:db8:50::25])\n\tby mx1.corp.example with ESMTP for <me@corp.example>; Mon, 23 Nov 2026 12:00:04 +0000\nSubject: You won\n`;
+  // The top hop is the recipient's MX handing over to its mailbox server: not the sender.
+  const internal = 'Received: from mx1.corp.example (mx1.corp.example [192.0.2.201])\n\tby mbox.corp.example with ESMTP for <me@corp.example>; Mon, 23 Nov 2026 12:00:05 +0000';
+  assert.deepEqual(ips(chain(internal)), ['2001:db8:50::25']);
+  // A name the receiving host did not look up (HELO only) proves nothing.
+  const unverified = 'Received: from mx1.corp.example ([192.0.2.201])\n\tby mbox.corp.example with ESMTP for <me@corp.example>; Mon, 23 Nov 2026 12:00:05 +0000';
+  assert.deepEqual(ips(chain(unverified)), ['192.0.2.201']);
+});
+
+test('charset labels that lie: 8-bit text under ISO-2022-JP, UTF-8 under Shift_JIS or EUC-JP', () => {
+  const text = '貴社サーバから迷惑メールが届いています。';
+  assert.equal(decodeText(iconv.encode(text, 'cp932'), 'iso-2022-jp'), text);
+  assert.equal(decodeText(Buffer.from(text), 'shift_jis'), text);
+  assert.equal(decodeText(Buffer.from(text), 'euc-jp'), text);
+  assert.equal(decodeText(iconv.encode(text, 'cp932'), 'shift_jis'), text);
 });

@@ -11,10 +11,13 @@ const utf8 = new TextDecoder('utf-8');
 /** Decodes `buf` declared as `charset` (may be empty or wrong); never throws. */
 export function decodeText(buf: Uint8Array, charset?: string): string {
   const cs = normalizeCharset(charset);
-  if (cs === 'iso-2022-jp' || (buf.includes(ESC) && looksIso2022jp(buf))) return decodeIso2022jp(buf);
-  if (cs && cs !== 'us-ascii' && cs !== 'utf-8' && iconv.encodingExists(cs)) {
-    // A part labelled Shift_JIS that is valid UTF-8 with multi-byte sequences was mislabelled.
-    if (!isAscii(buf) && (cs === 'iso-8859-1' || cs === 'windows-1252') && isUtf8(buf)) return utf8.decode(buf);
+  // ISO-2022-JP is 7-bit: 8-bit text under that label is Shift_JIS, EUC-JP or UTF-8 sent by a mislabelling mailer.
+  const escaped = buf.includes(ESC);
+  if ((cs === 'iso-2022-jp' && (escaped || isAscii(buf))) || (escaped && looksIso2022jp(buf))) return decodeIso2022jp(buf);
+  if (cs && cs !== 'us-ascii' && cs !== 'utf-8' && cs !== 'iso-2022-jp' && iconv.encodingExists(cs)) {
+    // A part labelled Shift_JIS, EUC-JP or Latin-1 that is valid UTF-8 with multi-byte sequences
+    // was mislabelled: Japanese text in those charsets is almost never valid UTF-8.
+    if (!isAscii(buf) && (cs === 'iso-8859-1' || cs === 'windows-1252' || cs === 'cp932' || cs === 'euc-jp') && isUtf8(buf)) return utf8.decode(buf);
     return iconv.decode(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), cs);
   }
   if (isAscii(buf)) return latin1(buf);

@@ -305,6 +305,8 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
   const candidates = all.filter((r) => !(r.fqdn && !r.url && urlHosts.has(r.fqdn)));
 
   let chosen = candidates.filter((r) => r.ours && r.score > -8);
+  // A customer reporting an attack from another customer: its own server is the victim.
+  if (chosen.some((r) => r.score > 0)) chosen = chosen.filter((r) => r.score > -3);
   if (chosen.length > 0) {
     // A URL named beside an address of ours is the site on it ("URL: ...\nIP: ours"): the notice
     // must say which page, not only which server.

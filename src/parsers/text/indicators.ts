@@ -183,6 +183,8 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
     for (let colon = text.indexOf(':'); colon >= 0 && colon < len;) {
       let s = colon, e = colon + 1;
       while (s > 0 && isV6Char(text.charCodeAt(s - 1))) s--;
+      // "[IPv6:2001:db8::1]" in Received: headers: the 6 of the tag is no digit of the address.
+      if (text.charCodeAt(s) === 54 && text.charCodeAt(s + 1) === 58 && /ipv$/i.test(text.slice(s - 3, s))) s += 2;
       // Count colons on the way: times and "sshd[1]:" are dismissed without building a string.
       let colons = 1, double = false;
       while (e < len && isV6Char(text.charCodeAt(e))) {
