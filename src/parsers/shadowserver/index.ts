@@ -135,7 +135,7 @@ function familyPlan(cols: string[], shadowserver: string | undefined): RowPlan {
   const seen = new Set<string>();
   cols.forEach((c, i) => {
     let m: [string, Conv] | undefined = COLUMNS[c] ?? (shadowserver ? undefined : GENERIC[c]);
-    if (m && website && c === 'http_host') m = ['source.fqdn', 'lower'];
+    if (m && website && c === 'http_host') m = ['source.fqdn', 'fqdn'];
     if (m && seen.has(m[0])) m = undefined; // first of src_ip / ip wins
     const key = m ? m[0] : `extra.${c.replace(/[^a-z0-9_]/g, '_')}`;
     seen.add(key);
@@ -179,17 +179,34 @@ function mapper(base: Pairs, steps: Step[], tail: Pairs, finish: Array<(row: str
 
 /**
  * The schema's URL rule: a host column (cc_dns or http_host) and a path column (url or http_url)
- * make one URL, with the row's application as scheme when it is http or https.
+ * make one URL, with the row's application as scheme when it is http or https. Rows that name no
+ * host (sinkholes and compromised devices reached by address) take that side's address and port;
+ * a path column that holds a request line ("GET /gate.php HTTP/1.1") gives its path.
  */
 function joinUrl(cols: string[], key: string): (row: string[], e: Event) => void {
   const host = cols.includes('cc_dns') ? cols.indexOf('cc_dns') : cols.indexOf('http_host');
   const path = cols.includes('url') ? cols.indexOf('url') : cols.indexOf('http_url');
   const app = cols.indexOf('application');
+  // The side's address and port as the row's own steps already read them.
+  const side = key.startsWith('destination.') ? 'destination.' : 'source.';
+  const ipKey = `${side}ip`, portKey = `${side}port`;
   return (row, e) => {
-    const h = row[host]?.trim(), p = row[path]?.trim();
-    if (!h || !p) return;
-    const scheme = row[app]?.trim();
-    (e as Record<string, unknown>)[key] = `${scheme === 'http' || scheme === 'https' ? scheme : 'http'}://${h}${p.replace(/^[^/]*/, '').replace(/\s.*$/, '')}`;
+    const p = row[path]?.trim();
+    if (!p || /^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return;
+    const ev = e as Record<string, unknown>;
+    let h = row[host]?.trim(), n = 0;
+    if (!h) {
+      const a = ev[ipKey];
+      // No host and no address: the path alone is no URL, so it stays under its column's name.
+      if (typeof a !== 'string') { delete ev[key]; ev[`extra.${cols[path]}`] = p; return; }
+      h = a.includes(':') ? `[${a}]` : a;
+      n = (ev[portKey] as number | undefined) ?? 0;
+    }
+    const given = row[app]?.trim();
+    const scheme = given === 'http' || given === 'https' ? given : n === 443 ? 'https' : 'http';
+    const where = n && n !== (scheme === 'https' ? 443 : 80) ? `${h}:${n}` : h;
+    const rest = p.replace(/^[A-Z]+ +/, '').replace(/\s.*$/, '');
+    ev[key] = `${scheme}://${where}${rest.charCodeAt(0) === 47 ? '' : '/'}${rest}`;
   };
 }
 
@@ -206,7 +223,7 @@ function exchangeClass(tag: number): (row: string[], e: Event) => void {
 /** Columns of generic (non-Shadowserver) CSV feeds. */
 const GENERIC: Record<string, [string, Conv]> = {
   source_ip: ['source.ip', 'ip'], address: ['source.ip', 'ip'], ip_address: ['source.ip', 'ip'],
-  domain: ['source.fqdn', 'lower'], fqdn: ['source.fqdn', 'lower'], host: ['source.fqdn', 'lower'],
+  domain: ['source.fqdn', 'fqdn'], fqdn: ['source.fqdn', 'fqdn'], host: ['source.fqdn', 'fqdn'],
   time: ['time.source', 'time'], date: ['time.source', 'time'], first_seen: ['time.source', 'time'],
 };
 
@@ -261,6 +278,9 @@ function convert(v: string, conv: Conv): string | number | boolean | undefined {
       return toIsoTime(v);
     case 'lower':
       return v.toLowerCase();
+    case 'fqdn':
+      // A host column may hold an address (a drone asking a sinkhole by IP); that is no host name.
+      return ipOf(v) ? undefined : v.toLowerCase();
     case 'cve': {
       const ids = v.match(/cve-\d{4}-\d+/gi);
       return ids ? ids.join(';').toUpperCase() : undefined;

@@ -171,3 +171,18 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   spam_url: { class: 'abusive-content/spam/spam-url', cols: { url: 'source.url', hostname: 'source.fqdn', src_ip: 'extra.relay.ip', src_asn: 'extra.relay.asn', src_geo: 'extra.relay.geolocation.cc', src_region: 'extra.relay.geolocation.region', src_city: 'extra.relay.geolocation.city', src_naics: 'extra.relay.naics', src_sector: 'extra.relay.sector' } },
   special: { class: 'vulnerable/vulnerable-system/special', sourceNaics: true, cols: { detail: 'event_description.text' } },
 };
+
+/**
+ * Report names Shadowserver used before the current schema, which desks still receive in old mails
+ * and archives (AbuseIO's Shadowserver configuration lists them): the current report each one became,
+ * and the old columns that the current report names otherwise.
+ */
+export const LEGACY: Readonly<Record<string, { readonly as: string; readonly cols?: Readonly<Record<string, string>> }>> = {
+  botnet_drone: { as: 'event4_sinkhole', cols: { cc: 'destination.ip', cc_port: 'destination.port', cc_dns: 'destination.fqdn', url: 'destination.url', agent: 'extra.user_agent' } },
+  cwsandbox_url: { as: 'sandbox_url', cols: { md5hash: 'malware.hash.md5', user_agent: 'extra.user_agent' } },
+  dns_openresolver: { as: 'scan_dns' },
+  microsoft_sinkhole: { as: 'event4_microsoft_sinkhole', cols: { type: 'malware.name classification.identifier', url: 'destination.url', http_host: 'destination.fqdn', http_agent: 'extra.user_agent' } },
+  scan_net_pmp: { as: 'scan_nat_pmp' },
+  sinkhole_http_drone: { as: 'event4_sinkhole_http', cols: { type: 'malware.name classification.identifier', url: 'destination.url', http_agent: 'extra.user_agent' } },
+  ssl_scan: { as: 'scan_ssl_poodle' },
+};

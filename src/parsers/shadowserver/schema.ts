@@ -1,7 +1,7 @@
 // Shadowserver reports: how each report type is classified and how its columns become event keys.
 // Known report types follow the published report schema (REPORTS in reports.ts); a type the schema
 // does not name yet is classified by its family (classifyReport) and mapped with one column map.
-import { REPORTS, type ReportSchema } from './reports.js';
+import { LEGACY, REPORTS, type ReportSchema } from './reports.js';
 
 export interface FamilyClass { type: string; identifier: string }
 
@@ -12,7 +12,7 @@ const dashed = (s: string) => s.replace(/_/g, '-');
  * list (named the way the schema names its own), and for rows that leave an identifier column empty.
  */
 export function classifyReport(report: string): FamilyClass {
-  const r = report.toLowerCase();
+  const r = (LEGACY[report]?.as ?? report).toLowerCase();
   let m: RegExpExecArray | null;
   if ((m = /^compromised_([a-z]+?)6?$/.exec(r))) return { type: 'system-compromise', identifier: `compromised-${m[1]}` };
   if (/^event[46]_(?:microsoft_)?sinkhole(?:_\w+)?$/.test(r)) return { type: 'infected-system', identifier: 'sinkhole' };
@@ -23,7 +23,7 @@ export function classifyReport(report: string): FamilyClass {
   return { type: 'undetermined', identifier: dashed(r) };
 }
 
-export type Conv = 'time' | 'int' | 'num' | 'bool' | 'ip' | 'network' | 'lower' | 'text' | 'cve';
+export type Conv = 'time' | 'int' | 'num' | 'bool' | 'ip' | 'network' | 'lower' | 'fqdn' | 'text' | 'cve';
 
 /** Column -> event key for report types the schema does not name yet; `extra.` for columns kept as they are. */
 export const COLUMNS: Record<string, [key: string, conv: Conv]> = {
@@ -55,7 +55,7 @@ export const COLUMNS: Record<string, [key: string, conv: Conv]> = {
   malware_family: ['malware.name', 'lower'],
   tag: ['extra.tag', 'text'],
   severity: ['extra.severity', 'text'],
-  http_host: ['destination.fqdn', 'lower'],
+  http_host: ['destination.fqdn', 'fqdn'],
   http_url: ['destination.url', 'text'],
   url: ['source.url', 'text'],
   username: ['source.account', 'text'],
@@ -84,7 +84,7 @@ const SHARED: Record<string, string> = {
 const KEY_CONV: Record<string, Conv> = {
   'time.source': 'time', 'source.ip': 'ip', 'destination.ip': 'ip', 'source.network': 'network',
   'source.port': 'int', 'destination.port': 'int', 'source.asn': 'int', 'destination.asn': 'int',
-  'source.reverse_dns': 'lower', 'destination.reverse_dns': 'lower', 'source.fqdn': 'lower', 'destination.fqdn': 'lower',
+  'source.reverse_dns': 'lower', 'destination.reverse_dns': 'lower', 'source.fqdn': 'fqdn', 'destination.fqdn': 'fqdn',
   'protocol.transport': 'lower', 'protocol.application': 'lower', 'malware.name': 'lower', 'extra.cve': 'cve',
   'extra.naics': 'int', 'extra.source.naics': 'int', 'extra.destination.naics': 'int', 'extra.relay.naics': 'int',
   'extra.relay.ip': 'ip', 'extra.relay.asn': 'int',
@@ -111,9 +111,14 @@ EXTRA_CONV.http_referer_ip = 'ip';
 /** Where to look when the schema does not list a report type: its IPv4/IPv6 twin, which reads alike. */
 const TWINS: Array<[RegExp, string]> = [[/^scan6_/, 'scan_'], [/^scan_/, 'scan6_'], [/^event6_/, 'event4_'], [/^event4_/, 'event6_'], [/6$/, '']];
 
-/** The schema entry for a report type, its own or its twin's; undefined for a type the schema does not know. */
+/**
+ * The schema entry for a report type, its own, its current name's (an old report name) or its
+ * twin's; undefined for a type the schema does not know.
+ */
 export function reportSchema(report: string): ReportSchema | undefined {
   if (REPORTS[report]) return REPORTS[report];
+  const old = LEGACY[report];
+  if (old) return { ...REPORTS[old.as], cols: { ...REPORTS[old.as].cols, ...old.cols } };
   for (const [from, to] of TWINS) if (from.test(report) && REPORTS[report.replace(from, to)]) return REPORTS[report.replace(from, to)];
   return undefined;
 }
