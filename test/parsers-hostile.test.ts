@@ -169,3 +169,22 @@ test('mutated samples never make the parser throw', async () => {
   }
   assert.equal(parsed, 400);
 });
+
+// Each of these shapes took from seconds to minutes of one thread before (found by mutating the
+// samples): expressions that search from every position of a long run that never completes
+// them. Sizes are such that quadratic work would take many minutes; linear work takes milliseconds.
+// The timeout only keeps a regression from hanging the suite.
+test('long runs without delimiters in headers and HTML cost linear time', { timeout: 60_000 }, async () => {
+  const blanks = ' '.repeat(500_000) + '\t'.repeat(100_000);
+  const cases: Array<[string, Buffer]> = [
+    ['Date: header of blanks', mail(`From: a@reporter.example\nSubject: scan\nDate: Tue, 24 Nov 2026 09:00:00 +0900${blanks}x`, 'Scan from 203.0.113.7')],
+    ['From: header of blanks and no address', mail(`From: "Reporter${blanks}x\nSubject: scan`, 'Scan from 203.0.113.7')],
+    ['From: header, a long word without @', mail(`From: ${'a'.repeat(600_000)}\nSubject: scan`, 'Scan from 203.0.113.7')],
+    ['HTML of unclosed tags', mail('From: a@reporter.example\nSubject: phish\nContent-Type: text/html', '<a href=x '.repeat(40_000) + '<'.repeat(400_000))],
+    ['HTML of unclosed scripts', mail('From: a@reporter.example\nSubject: phish\nContent-Type: text/html', '<script>x'.repeat(200_000) + '<p>http://203.0.113.8/login</p>')],
+  ];
+  for (const [what, input] of cases) {
+    const r = await parseReport(input, ctx());
+    assert.equal(typeof r.rejected, 'boolean', what);
+  }
+});

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { createLogger } from '../log.js';
 import { DatabaseUnavailable, openDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
+import { enableBacktrackFallback } from '../regexp-fallback.js';
 import { UsageError, type CliContext, type Command } from './command.js';
 import { allCommands, findCommand } from './commands/index.js';
 
@@ -25,6 +26,7 @@ Commands:
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  enableBacktrackFallback();
   const overrides: Record<string, unknown> = {};
   let configFile: string | undefined;
   let i = 0;

@@ -6,20 +6,9 @@
 // so lines run in chunks inside one guarded call: when the guard fires, the line in progress is
 // the one that ran past the budget; it is counted and skipped, and the chunk resumes after it.
 //
-// In addition V8 is told to switch to its linear-time engine after a number of backtracks, which
-// covers patterns without lookaround or backreferences at no cost to the others.
-import v8 from 'node:v8';
+// In addition V8 switches to its linear-time engine after a number of backtracks
+// (../regexp-fallback.ts), which covers patterns without lookaround or backreferences.
 import vm from 'node:vm';
-
-let flagsSet = false;
-
-/** Enables V8's fallback to the linear engine for runaway backtracking (for regexps compiled afterwards). */
-export function enableBacktrackFallback(backtracks = 50_000): void {
-  if (flagsSet) return;
-  v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-  v8.setFlagsFromString(`--regexp-backtracks-before-fallback=${backtracks}`);
-  flagsSet = true;
-}
 
 const context = vm.createContext(Object.create(null));
 const runScript = new vm.Script('__task()');

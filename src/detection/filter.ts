@@ -6,7 +6,8 @@ import { dateDetector, DatePatternError, type DateDetector, type DateMatch } fro
 import { localTime, type LocalTime } from './localtime.js';
 import { FailRegex, LiteralDispatch, NON_ASCII, Regex, RegexError, StartDispatch, type Groups } from './regex.js';
 import { yearCentRE, type Clock } from './strptime.js';
-import { enableBacktrackFallback, LineBudget, runGuarded } from './budget.js';
+import { LineBudget, runGuarded } from './budget.js';
+import { enableBacktrackFallback } from '../regexp-fallback.js';
 
 export interface FilterOptions {
   /** "Now" in epoch seconds: year-less dates resolve against it, journal lines take it as their time. */

@@ -19,6 +19,9 @@ import { acns } from './acns/index.js';
 import { freeform } from './freeform/index.js';
 import { isZip } from './zip.js';
 import { DEFAULT_LIMITS, type ParseContext, type ParsedReport, type ParseLimits } from './types.js';
+import { enableBacktrackFallback } from '../regexp-fallback.js';
+
+enableBacktrackFallback();
 
 export type { ParseContext, ParsedReport, ParseLimits, Reporter } from './types.js';
 export { DEFAULT_LIMITS } from './types.js';

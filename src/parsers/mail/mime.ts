@@ -294,6 +294,9 @@ function hex(c: number | undefined): number {
 /** `Name <addr@x>` or `addr@x` -> parts; the first address of a list. */
 export function parseAddress(v: string | undefined): { email?: string; name?: string } {
   if (!v) return {};
+  // An address header is short; a stranger's may not be, and both expressions are quadratic on a
+  // long run without their delimiters.
+  if (v.length > 2000) v = v.slice(0, 2000);
   const angle = /^\s*(?:"?([^"<]*?)"?\s*)?<([^>\s]+@[^>\s]+)>/.exec(v);
   if (angle) return { email: angle[2].toLowerCase(), name: angle[1]?.trim() || undefined };
   const bare = /([^\s<>",;]+@[^\s<>",;]+)(?:\s*\(([^)]*)\))?/.exec(v);

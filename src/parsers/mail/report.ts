@@ -4,6 +4,21 @@ import { parseReceived } from '../text/received.js';
 import { baseDomain } from '../text/indicators.js';
 import type { Reporter } from '../types.js';
 
+/**
+ * A Date: header as epoch ms (NaN if unreadable), without the trailing zone comment some senders
+ * add ("... +0900 (JST)"). Cut and searched by hand: the header is a stranger's, as long as they
+ * like, and a regular expression with a leading \s* is quadratic over a long run of blanks.
+ */
+export function mailDate(value: string | undefined): number {
+  if (!value) return NaN;
+  let d = value.slice(0, 200).trimEnd();
+  if (d.endsWith(')')) {
+    const open = d.lastIndexOf('(');
+    if (open >= 0) d = d.slice(0, open);
+  }
+  return Date.parse(d);
+}
+
 export class MailReport {
   readonly subject: string;
   readonly from: Reporter;
@@ -16,8 +31,7 @@ export class MailReport {
     this.from = parseAddress(root.get('from') ?? root.get('sender') ?? root.get('return-path'));
     const id = root.get('message-id')?.trim();
     if (id) this.messageId = id.replace(/^<|>$/g, '');
-    const d = root.get('date');
-    const t = d ? Date.parse(d.replace(/\s*\([^)]*\)\s*$/, '')) : NaN;
+    const t = mailDate(root.get('date'));
     if (!Number.isNaN(t)) this.date = new Date(t).toISOString();
   }
 
@@ -86,16 +100,63 @@ function headerText(p: MimePart | undefined): string {
 
 /** Text of an HTML part for indicator search only; link targets are kept beside their text. */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<a\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+)[^>]*>/gi, ' $1 ')
-    .replace(/<(?:br|\/p|\/div|\/tr|\/li|\/h\d)\b[^>]*>/gi, '\n')
-    .replace(/<\/?(?:b|i|u|em|strong|span|font|small|big|sup|sub|a|abbr|code)\b[^>]*>/gi, '')
-    .replace(/<[^>]*>/g, ' ')
+  // One pass from tag to tag, each found by indexOf: the HTML is a stranger's, and expressions that
+  // look for a tag's end from every '<' (or a script's end from every <script>) are quadratic when
+  // the ends are missing.
+  let out = '';
+  let i = 0;
+  const closes: Record<string, number> = {};
+  while (i < html.length) {
+    const lt = html.indexOf('<', i);
+    const gt = lt < 0 ? -1 : html.indexOf('>', lt + 1);
+    if (gt < 0) { out += html.slice(i); break; }
+    out += html.slice(i, lt);
+    const name = tagName(html, lt + 1, gt);
+    i = gt + 1;
+    if (name === 'script' || name === 'style') {
+      const end = closingTag(html, name, i, closes);
+      if (end >= 0) { out += ' '; i = end; continue; }
+    }
+    if (name === 'a') {
+      const href = /\bhref\s*=\s*["']?([^"'\s>]+)/i.exec(html.slice(lt + 1, gt));
+      out += href ? ` ${href[1]} ` : '';
+    } else if (BLOCK_END.has(name)) out += '\n';
+    else if (!INLINE.has(name.charCodeAt(0) === 47 ? name.slice(1) : name)) out += ' ';
+  }
+  return out
     .replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;|&apos;/g, "'")
     .replace(/&#(\d+);/g, (_m, n) => String.fromCodePoint(Math.min(Number(n), 0x10ffff)))
     .replace(/&#x([0-9a-f]+);/gi, (_m, n) => String.fromCodePoint(Math.min(parseInt(n, 16), 0x10ffff)))
     .replace(/&amp;/g, '&');
+}
+
+/** Tags that end a line of text, and inline tags that leave no gap. */
+const BLOCK_END = new Set(['br', '/p', '/div', '/tr', '/li', '/h0', '/h1', '/h2', '/h3', '/h4', '/h5', '/h6', '/h7', '/h8', '/h9']);
+const INLINE = new Set(['b', 'i', 'u', 'em', 'strong', 'span', 'font', 'small', 'big', 'sup', 'sub', 'a', 'abbr', 'code']);
+
+/** The lower-case name of the tag that starts at `from` (`/p` for a closing one), '' for none. */
+function tagName(html: string, from: number, to: number): string {
+  let end = from;
+  if (end < to && html.charCodeAt(end) === 47) end++;
+  const first = end;
+  for (; end < to; end++) {
+    const c = html.charCodeAt(end) | 0x20;
+    if (!((c >= 97 && c <= 122) || (end > first && c >= 48 && c <= 57))) break;
+  }
+  return end === first ? '' : html.slice(from, end).toLowerCase();
+}
+
+/**
+ * Where the text after `</name>` starts, searching from `from`; -1 if there is none. `closes`
+ * remembers the last answer per name, so that a page of unclosed <script> tags is searched once.
+ */
+function closingTag(html: string, name: string, from: number, closes: Record<string, number>): number {
+  const known = closes[name];
+  if (known !== undefined && (known < 0 || known > from)) return known;
+  const re = name === 'script' ? /<\/script\s*>/gi : /<\/style\s*>/gi;
+  re.lastIndex = from;
+  const m = re.exec(html);
+  return (closes[name] = m ? m.index + m[0].length : -1);
 }
 
 /** A PGP clear-signed body without its armor: the signed text, dash-escaping undone. */
