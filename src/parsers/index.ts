@@ -16,6 +16,7 @@ import { shadowserver, sinkCsv } from './shadowserver/index.js';
 import { fail2ban } from './fail2ban/index.js';
 import { jpcert } from './jpcert/index.js';
 import { acns } from './acns/index.js';
+import { safebrowsing } from './safebrowsing/index.js';
 import { freeform } from './freeform/index.js';
 import { isZip } from './zip.js';
 import { DEFAULT_LIMITS, type ParseContext, type ParsedReport, type ParseLimits } from './types.js';
@@ -29,7 +30,7 @@ export { csvEvents, reportTypeOf } from './shadowserver/index.js';
 export { ParseRefusal } from './mail/mime.js';
 
 /** Mail formats, most specific first; freeform takes whatever is left. */
-export const FORMATS: FormatParser[] = [xarf, spamcop, arf, shadowserver, fail2ban, jpcert, acns, freeform];
+export const FORMATS: FormatParser[] = [xarf, spamcop, arf, shadowserver, fail2ban, jpcert, acns, safebrowsing, freeform];
 
 export interface ParseHint { filename?: string; contentType?: string }
 
