@@ -10,6 +10,7 @@ import { decodeWords, parseHeaderValue } from '../src/parsers/mail/mime.js';
 import { extractIndicators, normaliseText } from '../src/parsers/text/indicators.js';
 import { classifyText, detectLanguage, forwardConsent } from '../src/parsers/text/classify.js';
 import { findSubjects } from '../src/parsers/text/evidence.js';
+import { labelledTime, timeOn } from '../src/parsers/text/time.js';
 import { xarfType } from '../src/parsers/xarf/index.js';
 import { classifyReport, reportSchema } from '../src/parsers/shadowserver/schema.js';
 import { REPORTS } from '../src/parsers/shadowserver/reports.js';
@@ -88,7 +89,7 @@ test('the reported resource is told apart from victims, relays, whois and the re
     'Received: from relay.reporter.example (relay.reporter.example [198.51.100.2]) by mx.reporter.example',
     'Details on https://www.reporter.example/incident/55',
   ].join('\n');
-  const pick = (isOurs: (r: string) => boolean) => findSubjects(text, { isOurs, reporterDomain: 'reporter.example' }).map((s) => s.ip ?? s.url);
+  const pick = (isOurs: (r: string) => boolean) => findSubjects(text, { isOurs, reporterDomains: new Set(['reporter.example']) }).map((s) => s.ip ?? s.url);
   assert.deepEqual(pick(() => false), ['203.0.113.45']);
   // The inventory outranks the words: a resource the desk hosts is what the report is about.
   assert.deepEqual(pick((r) => r === '203.0.113.45'), ['203.0.113.45']);
@@ -276,4 +277,29 @@ test('a phishing URL named beside an address the inventory knows stays with it',
   // The brand's own site is not taken along, and an address of ours alone stays alone.
   assert.deepEqual(findSubjects('Scanning from 192.0.2.88 against https://www.bank.example/ today.', { isOurs: (r) => r === '192.0.2.88' }).map((s) => [s.url, s.ip]),
     [[undefined, '192.0.2.88']]);
+});
+
+test('times beside what a report names: zones, abbreviations, none (the report language decides)', () => {
+  const utc = () => 0, jst = () => 540;
+  assert.equal(timeOn('Tested on:      2026-11-24 04:04:18 +0200', utc), '2026-11-24T02:04:18.000Z');
+  assert.equal(timeOn('|2026-11-23 07:49:54 CET    |81328588 |192.0.2.81 |http://x.example/', utc), '2026-11-23T06:49:54.000Z');
+  assert.equal(timeOn('- Time: 2026-11-22 17:03:11-07:00', utc), '2026-11-23T00:03:11.000Z');
+  assert.equal(timeOn('2026-11-27 23:27:05\t198.51.100.13\t192.0.2.0/24', utc), '2026-11-27T23:27:05.000Z');
+  assert.equal(timeOn('2026-11-27 23:27:05\t198.51.100.13', jst), '2026-11-27T14:27:05.000Z');
+  assert.equal(timeOn('2026-13-27 23:27:05 and no date', utc), undefined);
+  assert.equal(labelledTime('       - Time: 2026-11-22 17:03:11-07:00', utc), '2026-11-23T00:03:11.000Z');
+  assert.equal(labelledTime('Report generated 2026-11-22 17:03:11', utc), undefined, 'only a labelled line dates the resource above it');
+});
+
+test('a field names the subject; the reporter\'s other domain and its advice links do not', () => {
+  const text = [
+    'IP:             198.51.100.55',
+    'URL:            http://malware.shop-c.example/loader.js',
+    'Tested on:      2026-11-24 04:04:18 +0100',
+    '',
+    'More details: https://www.csirt-portal.example/incident/6f1c0e2a',
+    'Please ask your customer to visit https://www.pc-check.example/ for a free check of their PCs.',
+  ].join('\n');
+  const got = findSubjects(text, { isOurs: () => false, reporterDomains: new Set(['csirt-reporter.example', 'csirt-portal.example']) });
+  assert.deepEqual(got.map((s) => [s.url, s.ip, s.time]), [['http://malware.shop-c.example/loader.js', '198.51.100.55', '2026-11-24T03:04:18.000Z']]);
 });

@@ -4,7 +4,7 @@
 import type { Event } from '../../events/event.js';
 import { resourceEvent, type FormatParser } from '../format.js';
 import type { MailReport } from '../mail/report.js';
-import { classifyText, forwardConsent } from '../text/classify.js';
+import { classifyText, detectLanguage, forwardConsent } from '../text/classify.js';
 import { findSubjects } from '../text/evidence.js';
 import type { ParseContext } from '../types.js';
 import type { EventSink } from '../sink.js';
@@ -24,12 +24,26 @@ export function textEvents(mail: MailReport, ctx: ParseContext, sink: EventSink,
   const at = mail.date ? new Date(mail.date) : undefined;
   const subjects = findSubjects(`${mail.subject}\n\n${text}`, {
     isOurs: (r) => ctx.isOurs(r, at),
-    reporterDomain: mail.reporterDomain,
+    reporterDomains: mail.reporterDomains,
     relayIps: mail.relayIps(),
+    // A time written without a zone is Japan's in a Japanese report, else UTC.
+    zoneless: () => (detectLanguage(mail.subject, text) === 'ja' ? 540 : 0),
   });
   const cls = type ?? classifyText(mail.subject, text) ?? { type: 'other' };
   const common: Event = { ...base };
   if (mail.reporterDomain && !common['feed.provider']) common['feed.provider'] = mail.reporterDomain;
   if (mail.subject) common['event_description.text'] = mail.subject;
-  for (const s of subjects) sink.add(resourceEvent(s, cls.type, cls.identifier, common));
+  const byHeading = new Map<string, ReturnType<typeof classifyText>>();
+  for (const s of subjects) {
+    // A list's own heading says what its entries did ("IPs Engaged In Comment Spamming:").
+    let own = null;
+    if (!type && s.heading) {
+      own = byHeading.get(s.heading);
+      if (own === undefined) byHeading.set(s.heading, (own = classifyText(s.heading, '')));
+    }
+    const c = own ?? cls;
+    const e = resourceEvent(s, c.type, c.identifier, common);
+    if (s.time && !e['time.source']) e['time.source'] = s.time;
+    sink.add(e);
+  }
 }

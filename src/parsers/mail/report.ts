@@ -40,6 +40,15 @@ export class MailReport {
     return e ? baseDomain(e.slice(e.indexOf('@') + 1)) : undefined;
   }
 
+  /** The reporter's own domains: its From: address's, and its Message-ID's (cyscon.de mails from c-sirt.org). */
+  get reporterDomains(): Set<string> {
+    const out = new Set<string>();
+    if (this.reporterDomain) out.add(this.reporterDomain);
+    const at = this.messageId?.lastIndexOf('@') ?? -1;
+    if (at >= 0 && this.messageId!.includes('.', at)) out.add(baseDomain(this.messageId!.slice(at + 1)));
+    return out;
+  }
+
   /** IPs of the relays that carried the report itself (outer Received: headers). */
   relayIps(): Set<string> {
     const ips = new Set<string>();

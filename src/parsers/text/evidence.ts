@@ -5,6 +5,7 @@
 // outranks every word: a resource the desk hosts is what the report is about.
 import { baseDomain, extractIndicators, isNonPublicIp, lineAt, normaliseText, type Indicator, type NormalisedText } from './indicators.js';
 import { originHop, parseReceived, type Hop } from './received.js';
+import { labelledTime, timeOn } from './time.js';
 import { parseIPv4 } from '../../attribution/ip.js';
 
 export interface SubjectResource {
@@ -15,14 +16,20 @@ export interface SubjectResource {
   ours: boolean;
   defanged: boolean;
   score: number;
+  /** When the report says it happened: a time on its line, or a "Time:" line just below it. */
+  time?: string;
+  /** The heading of the list it stands in ("IPs Engaged In Comment Spamming:"), when it has one. */
+  heading?: string;
 }
 
 export interface EvidenceOptions {
   isOurs(resource: string): boolean;
-  /** Base domain of the reporter (From: address): its hosts and links are the reporter's own. */
-  reporterDomain?: string;
+  /** Base domains of the reporter (From: address, Message-ID): their hosts and links are the reporter's own. */
+  reporterDomains?: ReadonlySet<string>;
   /** Relays of the report mail itself (outer Received: headers). */
   relayIps?: Set<string>;
+  /** Offset in minutes for a time written without a zone (asked only when one is: UTC unless told). */
+  zoneless?: () => number;
 }
 
 /** Organisations whose names appear in reports as references, never as the reported resource. */
@@ -44,20 +51,25 @@ const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-
 const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式';
 const SUBJECT_WORDS = '\\b(?:from|source|src=?|src_\\w+|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽';
 const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, 'gi');
+// A link the reporter gives for reading on (its advice, tools and forms) is never the subject.
+const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe)\b/gi;
 const AFTER_CUE = new RegExp(`(?<v>${VICTIM_WORDS}|宛て|宛|に対して|に対する|への攻撃|へ)|(?<s>${SUBJECT_WORDS}|から|より)`, 'i');
 
-interface Scored { ind: Indicator; score: number }
+/** `marked`: a field ("IP:") or a list heading names it, as structured reports name their subjects. */
+interface Scored { ind: Indicator; score: number; heading?: number; marked: boolean }
 
 export function findSubjects(text: string, opts: EvidenceOptions): SubjectResource[] {
   const norm = normaliseText(text);
   const inds = extractIndicators(norm);
   if (inds.length === 0) return [];
   const roles = new LineRoles(norm);
-  const { origin, ownIps } = receivedChain(norm, roles, opts);
+  const { origin, ownIps, pastedFrom } = receivedChain(norm, roles, opts);
   const linesWithIndicators = new Set(inds.map((i) => i.line));
 
   const scored: Scored[] = [];
   const before: number[] = [];
+  // The cue of each heading line, read once however many entries stand under it.
+  const headings = new Map<number, number>();
   // A value pasted a thousand times in logs is judged on its first occurrences (combined in select).
   const seen = new Map<string, number>();
   for (let k = 0; k < inds.length; k++) {
@@ -74,10 +86,12 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
     if (host) {
       const base = baseDomain(host);
       if (REFERENCE_DOMAINS.has(base)) score -= 10;
-      if (opts.reporterDomain && base === opts.reporterDomain) score -= 10;
+      if (opts.reporterDomains?.has(base)) score -= 10;
     }
     if (ind.kind === 'ip' && (opts.relayIps?.has(ind.value) || ownIps.has(ind.value))) score -= 10;
     const role = roles.of(ind.line);
+    let heading: number | undefined;
+    let marked = false;
     if (role === 'whois') score -= 10;
     else if (role === 'signature') score -= 5;
     else if (role === 'received') score += origin && origin.lines.has(ind.line) && (origin.hop.ip === ind.value || origin.hop.fromHost === ind.value) ? 2 : -3;
@@ -94,13 +108,45 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       const tail = from === 0 ? wrappedTail(norm, ind.line, prev ? prev.index + prev.value.length : 0) : '';
       // "mail.example (192.0.2.1)": the address in brackets after a name is that machine, and the
       // words before the name are about it too.
-      const b = from > 0 && /^\s*[([（]\s*$/.test(line.slice(from, col)) ? before[k - 1] ?? 0 : beforeCue(line, col, from, tail);
+      // "Please visit <link>" in the reporter's own words (not in a spam pasted below them).
+      const link = ind.kind === 'url' && ind.line < pastedFrom;
+      const b = from > 0 && /^\s*[([（]\s*$/.test(line.slice(from, col)) ? before[k - 1] ?? 0 : beforeCue(line, col, from, tail, link);
       before[k] = b;
-      score += b + afterCue(line, col, ind.value.length, to) + (tail ? 0 : labelScore(norm, ind.line, col, linesWithIndicators));
+      const label = tail ? { score: 0 } : labelScore(norm, ind.line, col, linesWithIndicators, headings);
+      const field = fieldScore(line, col);
+      heading = label.heading;
+      marked = field > 0 || label.score > 0;
+      score += b + afterCue(line, col, ind.value.length, to) + field + label.score;
     }
-    scored.push({ ind, score });
+    scored.push({ ind, score, heading, marked });
   }
-  return select(scored, norm, opts);
+  let offset: number | undefined;
+  const zoneless = () => (offset ??= opts.zoneless?.() ?? 0);
+  return select(scored, norm, opts).map(({ first: _f, line: _l, end: _e, lines, marked: _m, ...r }) => {
+    const time = firstTime(lines, norm, zoneless);
+    return time ? { ...r, time } : r;
+  });
+}
+
+/**
+ * When a chosen resource was seen: the first time on a line that names it (a log line, a table
+ * row), else a "Time:" line among the few below one that does. Only the lines of its first
+ * occurrences are read, never the whole text again; the first line (the mail's subject, which
+ * dates the report rather than the abuse) is read last.
+ */
+function firstTime(lines: number[], norm: NormalisedText, zoneless: () => number): string | undefined {
+  const at = lines.includes(0) ? [...lines.filter((l) => l !== 0), 0] : lines;
+  for (const i of at) {
+    const t = timeOn(norm.line(i), zoneless);
+    if (t) return t;
+  }
+  for (const i of at) {
+    for (let j = i + 1; j < norm.lineCount && j <= i + 8; j++) {
+      const t = labelledTime(norm.line(j), zoneless);
+      if (t) return t;
+    }
+  }
+  return undefined;
 }
 
 const SIGNATURE_RULE = /^(?:> ?)*\s*([-=_━─*~〜＿＝])\1{9,}\s*$/;
@@ -163,24 +209,23 @@ class LineRoles {
 }
 
 /** The pasted Received: chain's delivering hop (with the lines of its header), and the reporter's own relays. */
-function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string> } {
-  const blocks: Array<{ hop: Hop; lines: Set<number> }> = [];
-  if (!/eceived:/i.test(norm.text)) return { ownIps: new Set() };
+function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string>; pastedFrom: number } {
+  const blocks: Array<{ hop: Hop; lines: Set<number>; line: number }> = [];
+  if (!/eceived:/i.test(norm.text)) return { ownIps: new Set(), pastedFrom: Infinity };
   for (const m of norm.text.matchAll(/^[ \t]*received:/gim)) {
     const i = lineAt(norm.starts, m.index!);
     const lines = new Set([i]);
     let v = norm.line(i).replace(/^\s*received:/i, '');
     for (let j = i + 1; j < norm.lineCount && !roles.startsReceived(j) && roles.of(j) === 'received'; j++) { v += ' ' + norm.line(j).trim(); lines.add(j); }
-    blocks.push({ hop: parseReceived(v), lines });
+    blocks.push({ hop: parseReceived(v), lines, line: i });
   }
   const own = (h: Hop) => {
     if (h.ip && opts.relayIps?.has(h.ip)) return true;
-    const d = opts.reporterDomain;
-    return !!d && !!h.fromHost && (h.fromHost === d || h.fromHost.endsWith('.' + d));
+    return !!h.fromHost && !!opts.reporterDomains?.has(baseDomain(h.fromHost));
   };
   const ownIps = new Set(blocks.filter((b) => b.hop.ip && own(b.hop)).map((b) => b.hop.ip!));
   const hop = originHop(blocks.map((b) => b.hop), own);
-  return { origin: hop ? blocks.find((b) => b.hop === hop) : undefined, ownIps };
+  return { origin: hop ? blocks.find((b) => b.hop === hop) : undefined, ownIps, pastedFrom: blocks[0]?.line ?? Infinity };
 }
 
 /**
@@ -188,9 +233,10 @@ function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOpt
  * between is a barrier: "from A to B" says nothing about B), or at the end of the line above
  * when a sentence wrapped onto the hit's line.
  */
-function beforeCue(line: string, col: number, from: number, tail: string): number {
+function beforeCue(line: string, col: number, from: number, tail: string, link: boolean): number {
   let before = line.slice(Math.max(from, col - 40), col);
   if (tail && /^[\s>|:：]*$/.test(before)) before = tail + ' ' + before;
+  if (link && referenceLink(before)) return -4;
   let last: 'v' | 's' | undefined;
   for (const m of before.matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
   return last === 'v' ? -4 : last === 's' ? 3 : 0;
@@ -222,21 +268,54 @@ function wrappedTail(norm: NormalisedText, line: number, prevEnd: number): strin
   return l.slice(Math.max(l.length - 24, prevEnd - start));
 }
 
+/** "Please visit https://...": the last cue before a link asks the reader to go and read. */
+function referenceLink(before: string): boolean {
+  let ref = -1;
+  for (const m of before.matchAll(REFERENCE)) ref = m.index!;
+  if (ref < 0) return false;
+  let cue = -1;
+  for (const m of before.matchAll(BEFORE_CUES)) cue = m.index!;
+  return ref > cue;
+}
+
 /**
- * A heading line above a list of indicators ("Source IP   Packets", "■対象URL"). A table heading
- * ("src  dst  proto", "| Source | Destination |") is read at the hit's column.
+ * A heading line above a list of indicators ("Source IP   Packets", "■対象URL", "IPs Engaged In
+ * Harvesting On Your Network:" with a blank line under it), and which line it is. A table heading
+ * ("src  dst  proto", "| Source | Destination |") is read at the hit's column; a whole line's cue
+ * is read once (`cues`) for all the entries under it.
  */
-function labelScore(norm: NormalisedText, line: number, col: number, withIndicators: Set<number>): number {
+function labelScore(norm: NormalisedText, line: number, col: number, withIndicators: Set<number>, cues: Map<number, number>): { score: number; heading?: number } {
+  let blank = false;
   for (let i = line - 1; i >= 0 && i >= line - 8; i--) {
     const l = norm.line(i);
-    if (!l.trim()) return 0;
+    if (!l.trim()) {
+      if (blank) return { score: 0 };
+      blank = true;
+      continue;
+    }
     if (withIndicators.has(i) || TABLE_RULE.test(l)) continue;
     const cell = headingCell(l, norm.line(line), col);
-    let last: 'v' | 's' | undefined;
-    for (const m of (cell ?? l).matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
-    return last === 'v' ? -3 : last === 's' ? 2 : 0;
+    let score = cell === undefined ? cues.get(i) : undefined;
+    if (score === undefined) {
+      let last: 'v' | 's' | undefined;
+      for (const m of (cell ?? l).matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
+      score = last === 'v' ? -3 : last === 's' ? 2 : 0;
+      if (cell === undefined) cues.set(i, score);
+    }
+    return { score, heading: i };
   }
-  return 0;
+  return { score: 0 };
+}
+
+// "IP:", "URL:", "Reported URL:", "Infringer's IP Address:": a field that names the subject.
+const FIELD = /^[\s*•>|-]*([a-z][a-z '’/_-]{0,30}?)[ \t]*[:：][ \t]*$/i;
+const SUBJECT_FIELD = /^(?:(?:source|src|offending|reported|abusive|attacking|attacker|malicious|infected|compromised|phishing|malware|infringing|infringer'?s?|spamming|sending|your)[ /_-]?)*(?:ip|ipv4|ipv6|ip[ _-]?address|address|host|host ?name|domain|domain ?name|url|uri|link|site|web ?site|server|source|attacker)$/i;
+
+/** Points for a value given as a field that names the subject ("IP: 192.0.2.1"). */
+function fieldScore(line: string, col: number): number {
+  if (col > 60) return 0;
+  const m = FIELD.exec(line.slice(0, col));
+  return m && SUBJECT_FIELD.test(m[1].trim().replace(/\s+/g, ' ')) ? 3 : 0;
 }
 
 /** The heading cell above column `col` of a table row, when `heading` has several cells. */
@@ -272,16 +351,19 @@ function urlResource(ind: Indicator): Partial<SubjectResource> {
   return parseIPv4(host) >= 0 || host.includes(':') ? { url: ind.value, ip: host } : { url: ind.value, fqdn: host };
 }
 
+/** A candidate while choosing: where it first stands, and the lines of its first occurrences. */
+type Resource = SubjectResource & { first: number; line: number; end: number; lines: number[]; marked: boolean };
+
 /** Keeps the best-scored resources: the desk's own when the inventory knows any, else the positive ones. */
-function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): SubjectResource[] {
-  const byValue = new Map<string, SubjectResource & { first: number; line: number; end: number }>();
+function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): Resource[] {
+  const byValue = new Map<string, Resource>();
   const oursCache = new Map<string, boolean>();
   const ours = (r: string) => {
     let v = oursCache.get(r);
     if (v === undefined) { v = opts.isOurs(r); oursCache.set(r, v); }
     return v;
   };
-  for (const { ind, score } of scored) {
+  for (const { ind, score, heading, marked } of scored) {
     const key = ind.kind + ' ' + ind.value;
     const isOurs = ours(ind.kind === 'url' ? ind.host! : ind.value);
     if (ind.kind === 'fqdn' && !isOurs && !ind.defanged) continue; // a bare name is too weak without the inventory
@@ -290,13 +372,16 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
       // The best evidence for it counts; a neutral mention (its log lines) does not undo "our server X".
       prev.score = prev.score > 0 || score > 0 ? Math.max(prev.score, score) : Math.min(prev.score, score);
       prev.defanged ||= ind.defanged;
+      prev.marked ||= marked;
+      if (prev.lines[prev.lines.length - 1] !== ind.line) prev.lines.push(ind.line);
       continue;
     }
     const r = {
-      ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length,
+      ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length, lines: [ind.line], marked,
+      ...(heading !== undefined ? listHeading(norm.line(heading)) : {}),
       ...(ind.kind === 'ip' ? { ip: ind.value } : ind.kind === 'url' ? urlResource(ind) : { fqdn: ind.value }),
       ...(ind.port ? { port: ind.port } : {}),
-    } as SubjectResource & { first: number; line: number; end: number };
+    } as Resource;
     byValue.set(key, r);
   }
   const all = [...byValue.values()];
@@ -314,6 +399,9 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
     if (urls.length > 0) chosen = pairUrlsWithAddresses([...chosen, ...urls], norm).filter((r) => r.ours);
   } else {
     chosen = candidates.filter((r) => r.score > 0);
+    // A report that lists its subjects by field or under a heading ("IP: ...", "IPs Engaged In
+    // ...:") also links to the reporter's advice, tools and company: a link no word marks is none.
+    if (chosen.some((r) => r.marked)) chosen = chosen.filter((r) => r.score >= 2 || !r.url || r.ip !== undefined);
     if (chosen.length === 0) chosen = candidates.filter((r) => r.score === 0 && (r.ip !== undefined || r.url !== undefined));
     else if (chosen.some((r) => r.url && !r.ip)) {
       // "URL: hxxp://...\nIP: 192.0.2.1": the address under a reported URL is where it is hosted,
@@ -322,11 +410,19 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
       if (bare.size > 0) return finish(pairUrlsWithAddresses([...chosen, ...bare], norm).filter((r) => !bare.has(r)));
     }
   }
-  return finish(pairUrlsWithAddresses(chosen, norm));
+  // An address no word marked may still sit in the URL's table row.
+  const spare = candidates.filter((r) => r.ip && !r.url && r.score >= 0 && !chosen.includes(r));
+  return finish(pairUrlsWithAddresses(chosen, norm, spare));
 }
 
-function finish(chosen: Array<SubjectResource & { first: number; line: number; end: number }>): SubjectResource[] {
-  return chosen.sort((a, b) => a.first - b.first).map(({ first: _f, line: _l, end: _e, ...r }) => r);
+function finish(chosen: Resource[]): Resource[] {
+  return chosen.sort((a, b) => a.first - b.first);
+}
+
+/** A short line ending in a colon above a list is its heading; a sentence is none. */
+function listHeading(line: string): { heading?: string } {
+  const h = line.trim();
+  return h.length <= 120 && /[:：]$/.test(h) ? { heading: h } : {};
 }
 
 function onlyHeadingsBetween(norm: NormalisedText, from: number, to: number): boolean {
@@ -335,35 +431,54 @@ function onlyHeadingsBetween(norm: NormalisedText, from: number, to: number): bo
   return true;
 }
 
-/** "hxxp://example[.]jp/ (192.0.2.1)": the address in brackets right after a URL is where it is hosted. */
-function pairUrlsWithAddresses<T extends SubjectResource & { first: number; line: number; end: number }>(chosen: T[], norm: NormalisedText): T[] {
-  const drop = new Set<T>();
+/**
+ * "hxxp://example[.]jp/ (192.0.2.1)": the address in brackets right after a URL is where it is
+ * hosted; so is the address in another column of the URL's table row ("|192.0.2.1 |example.jp
+ * |http://..."), which may be one (`spare`) that no word marked.
+ */
+function pairUrlsWithAddresses(chosen: Resource[], norm: NormalisedText, spare: Resource[] = []): Resource[] {
+  const drop = new Set<Resource>();
+  const pair = (u: Resource, a: Resource) => {
+    u.ip = a.ip;
+    u.ours ||= a.ours;
+    // The URL's own lines first: a time in its row is its own, the address's may be any other.
+    u.lines = [...u.lines, ...a.lines.filter((l) => !u.lines.includes(l))];
+    drop.add(a);
+  };
   for (const u of chosen) {
     if (!u.url || u.ip) continue;
     for (const a of chosen) {
       if (!a.ip || a.url || a.line !== u.line || drop.has(a)) continue;
       const between = norm.text.slice(u.end, a.first);
       if (a.first > u.first && /^[^\n]{0,40}$/.test(between) && /[([（【]\s*(?:ip\s*[:：]?\s*)?$/i.test(between)) {
-        u.ip = a.ip;
-        u.ours ||= a.ours;
-        drop.add(a);
+        pair(u, a);
         break;
       }
+    }
+    for (const l of u.lines) {
+      if (u.ip || !/[|\t]/.test(norm.line(l))) continue;
+      const row = [...chosen, ...spare].filter((a) => a.ip && !a.url && !drop.has(a) && a.lines.includes(l));
+      if (row.length === 1) pair(u, row[0]);
     }
   }
   // "URL: ...\nIP: ..." : a URL and the address on one of the next two lines (or four, across a
   // blank line and a heading) describe one site, when no other URL comes between them (JPCERT/CC
   // lists several sites this way).
   const urls = chosen.filter((r) => r.url).sort((a, b) => a.first - b.first);
-  for (const [i, u] of urls.entries()) {
+  // Another URL on a line from `lo` (exclusive) to `hi` (inclusive) stands between the two.
+  const urlBetween = (u: Resource, lo: number, hi: number) => urls.some((o) => o !== u && o.lines.some((l) => l > lo && l <= hi));
+  const below = (u: Resource, a: Resource) => u.lines.some((lu) => a.lines.some((la) => la > lu && (la - lu <= 2 || onlyHeadingsBetween(norm, lu, la)) && !urlBetween(u, lu, la)));
+  for (const u of urls) {
     if (u.ip) continue;
-    const nextUrlLine = urls[i + 1]?.line ?? Infinity;
-    const a = chosen.find((r) => r.ip && !r.url && !drop.has(r) && r.line > u.line && r.line < nextUrlLine && (r.line - u.line <= 2 || onlyHeadingsBetween(norm, u.line, r.line)));
-    if (a) {
-      u.ip = a.ip;
-      u.ours ||= a.ours;
-      drop.add(a);
-    }
+    const a = chosen.find((r) => r.ip && !r.url && !drop.has(r) && below(u, r));
+    if (a) pair(u, a);
+  }
+  // "IP: ...\nURL: ...": the other order, for an address no URL below it took.
+  const above = (u: Resource, a: Resource) => u.lines.some((lu) => a.lines.some((la) => la < lu && lu - la <= 2 && !urlBetween(u, la - 1, lu - 1)));
+  for (const u of urls) {
+    if (u.ip) continue;
+    const a = chosen.find((r) => r.ip && !r.url && !drop.has(r) && above(u, r));
+    if (a) pair(u, a);
   }
   // "http://192.0.2.1/x (192.0.2.1)": the address again beside a URL on that address adds nothing.
   const urlIps = new Set(urls.map((u) => u.ip));
