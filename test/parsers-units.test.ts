@@ -303,3 +303,12 @@ test('a field names the subject; the reporter\'s other domain and its advice lin
   const got = findSubjects(text, { isOurs: () => false, reporterDomains: new Set(['csirt-reporter.example', 'csirt-portal.example']) });
   assert.deepEqual(got.map((s) => [s.url, s.ip, s.time]), [['http://malware.shop-c.example/loader.js', '198.51.100.55', '2026-11-24T03:04:18.000Z']]);
 });
+
+test('an X-ARF mail without a report part of any kind is read as text', async () => {
+  const mail = ['From: reports@reporter.example', 'To: abuse@provider.example', 'Subject: phishing site', 'X-ARF: yes',
+    'Content-Type: text/plain', '', 'We have discovered a phishing attack located on your network:', '',
+    'http://login-h.example/secure/ [198.51.100.78]', ''].join('\r\n');
+  const r = await parseReport(Buffer.from(mail), { isOurs: () => false, limits: DEFAULT_LIMITS });
+  assert.equal(r.parser, 'xarf');
+  assert.deepEqual(r.events.map((e) => [e['source.url'], e['source.ip'], e['classification.type']]), [['http://login-h.example/secure/', '198.51.100.78', 'phishing']]);
+});

@@ -96,6 +96,8 @@ export class MailReport {
       if (p.children.length > 0) { for (const c of p.children) visit(c, false); return; }
       if (p.type === 'text/plain' || p.type === 'text/x-log' || (p.type.startsWith('text/') && p.type !== 'text/html' && p.type !== 'text/rfc822-headers')) add(p.text());
       else if (p.type === 'text/html') add(htmlToText(p.text()));
+      // A multipart whose boundary never turns up (a mail edited by hand) is all one text.
+      else if (p.type.startsWith('multipart/')) add(p.text());
     };
     visit(this.root, true);
     this.textCache = stripPgpArmor(out.join('\n'));

@@ -8,6 +8,8 @@ import { compact, ipOf, portOf, urlFields, type FormatParser } from '../format.j
 import type { MimePart } from '../mail/mime.js';
 import type { EventSink } from '../sink.js';
 import type { Reporter } from '../types.js';
+import { textEvents } from '../freeform/index.js';
+import { forwardConsent } from '../text/classify.js';
 
 /** X-ARF v4 category/type (and v3 / 0.x report types) to RSIT type and identifier. */
 const TYPES: Record<string, string> = {
@@ -106,23 +108,44 @@ export const xarf: FormatParser = {
       return name.endsWith('.json') && /"(?:xarf_version|ReporterInfo)"\s*:/.test(p.text().slice(0, 4096));
     });
   },
-  parse(mail, _ctx, sink) {
+  parse(mail, ctx, sink) {
     const parts = mail.parts();
     const doc = jsonPart(parts);
     if (doc) return xarfJsonEvents(doc, sink);
     let yamlReport: Record<string, unknown> | undefined;
     for (const p of parts) if ((yamlReport = yamlOf(p))) break;
-    if (!yamlReport) return { forwardConsent: null };
+    // No report part (the MIME structure broken, the YAML pasted into the text): the report's
+    // fields where the text has them, else the text read as a human-written report.
+    yamlReport ??= yamlIn(mail.text());
+    if (!yamlReport) {
+      const text = mail.text();
+      textEvents(mail, ctx, sink, text, { 'feed.name': 'freeform' });
+      return { forwardConsent: forwardConsent(text) };
+    }
     const date = legacyEvent(yamlReport, mail.subject, sink);
     const from = yamlReport['reported-from'];
     return { reporter: typeof from === 'string' ? { email: from.toLowerCase() } : undefined, date, forwardConsent: null };
   },
 };
 
+/** An X-ARF 0.x report inside a text: the "---" line it starts with and the fields after it. */
+function yamlIn(text: string): Record<string, unknown> | undefined {
+  for (let at = text.indexOf('\n---'); at >= 0; at = text.indexOf('\n---', at + 4)) {
+    const m = /^\n---[ \t]*\r?\n/.exec(text.slice(at, at + 8));
+    if (!m) continue;
+    const report = yamlText(text.slice(at + m[0].length, at + m[0].length + 8000));
+    if (report && (report.source || report['report-type'])) return report;
+  }
+  return undefined;
+}
+
 /** The YAML report of an X-ARF 0.x mail, keys lower-cased; undefined when the part is not one. */
 function yamlOf(p: MimePart): Record<string, unknown> | undefined {
   if (!p.type.startsWith('text/') && !p.type.includes('yaml')) return undefined;
-  const text = p.text();
+  return yamlText(p.text());
+}
+
+function yamlText(text: string): Record<string, unknown> | undefined {
   // The report fields come first in an X-ARF YAML part; a log file part is not looked through.
   if (!/^(?:Report-Type|Reported-From|Category|Source-Type)\s*:/im.test(text.slice(0, 2000))) return undefined;
   // X-ARF 0.x reports are flat "Key: value" lines; the YAML parser is for anything fancier (and ten times slower).
@@ -155,6 +178,10 @@ function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSin
   const str = (k: string) => (y[k] === undefined || y[k] === null ? undefined : String(y[k]).trim());
   const e: Event = { 'feed.name': 'xarf', 'event_description.text': subject || undefined };
   setSource(e, str('source') ?? '', str('source-type'));
+  // malware-attack reports name the server as Source and the malware on it as Download-Link.
+  const link = str('download-link');
+  const download = link ? urlFields(link) : null;
+  if (download && !e['source.url']) Object.assign(e, { ...download, 'source.ip': e['source.ip'] ?? download['source.ip'] });
   e['destination.port'] = portOf(str('port') ?? str('source-port'));
   const dst = str('destination') ?? str('destination-ip');
   if (dst) e['destination.ip'] = dst;
