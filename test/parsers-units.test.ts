@@ -10,7 +10,7 @@ import { decodeWords, parseHeaderValue } from '../src/parsers/mail/mime.js';
 import { extractIndicators, normaliseText } from '../src/parsers/text/indicators.js';
 import { classifyText, detectLanguage, forwardConsent } from '../src/parsers/text/classify.js';
 import { findSubjects } from '../src/parsers/text/evidence.js';
-import { labelledTime, timeOn } from '../src/parsers/text/time.js';
+import { labelledTime, timeOn, zoneOffset } from '../src/parsers/text/time.js';
 import { xarfType } from '../src/parsers/xarf/index.js';
 import { classifyReport, reportSchema } from '../src/parsers/shadowserver/schema.js';
 import { REPORTS } from '../src/parsers/shadowserver/reports.js';
@@ -289,6 +289,7 @@ test('times beside what a report names: zones, abbreviations, none (the report l
   assert.equal(timeOn('2026-13-27 23:27:05 and no date', utc), undefined);
   assert.equal(labelledTime('       - Time: 2026-11-22 17:03:11-07:00', utc), '2026-11-23T00:03:11.000Z');
   assert.equal(labelledTime('Report generated 2026-11-22 17:03:11', utc), undefined, 'only a labelled line dates the resource above it');
+  assert.deepEqual(['+0900', '-07:00', 'CEST', 'UT', 'XYZ'].map(zoneOffset), [540, -420, 120, 0, undefined]);
 });
 
 test('a field names the subject; the reporter\'s other domain and its advice links do not', () => {

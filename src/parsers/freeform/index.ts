@@ -26,8 +26,10 @@ export function textEvents(mail: MailReport, ctx: ParseContext, sink: EventSink,
     isOurs: (r) => ctx.isOurs(r, at),
     reporterDomains: mail.reporterDomains,
     relayIps: mail.relayIps(),
-    // A time written without a zone is Japan's in a Japanese report, else UTC.
-    zoneless: () => (detectLanguage(mail.subject, text) === 'ja' ? 540 : 0),
+    // A time written without a zone is on the reporter's clock: its Date: header's zone, else
+    // Japan's in a Japanese report, else UTC.
+    zoneless: () => mail.dateOffset ?? (detectLanguage(mail.subject, text) === 'ja' ? 540 : 0),
+    writtenAt: at?.getTime(),
   });
   const cls = type ?? classifyText(mail.subject, text) ?? { type: 'other' };
   const common: Event = { ...base };

@@ -2,6 +2,7 @@
 import { parseAddress, type MimePart } from './mime.js';
 import { parseReceived } from '../text/received.js';
 import { baseDomain } from '../text/indicators.js';
+import { zoneOffset } from '../text/time.js';
 import type { Reporter } from '../types.js';
 
 /**
@@ -19,11 +20,20 @@ export function mailDate(value: string | undefined): number {
   return Date.parse(d);
 }
 
+/** The zone a Date: header is written in ("+0900", "GMT"), minutes east of UTC; cut to 200 characters as above. */
+function mailZone(value: string): number | undefined {
+  const d = value.slice(0, 200).replace(/\([^()]*\)\s*$/, '').trimEnd();
+  const zone = /\s([+-]\d{4}|[A-Za-z]{1,5})$/.exec(d);
+  return zone ? zoneOffset(zone[1]) : undefined;
+}
+
 export class MailReport {
   readonly subject: string;
   readonly from: Reporter;
   readonly messageId?: string;
   readonly date?: string;
+  /** The zone of the Date: header, minutes east of UTC: where the reporter's clock stands. */
+  readonly dateOffset?: number;
   private textCache?: string;
 
   constructor(readonly root: MimePart, private readonly maxTextChars: number) {
@@ -31,8 +41,12 @@ export class MailReport {
     this.from = parseAddress(root.get('from') ?? root.get('sender') ?? root.get('return-path'));
     const id = root.get('message-id')?.trim();
     if (id) this.messageId = id.replace(/^<|>$/g, '');
-    const t = mailDate(root.get('date'));
-    if (!Number.isNaN(t)) this.date = new Date(t).toISOString();
+    const date = root.get('date');
+    const t = mailDate(date);
+    if (!Number.isNaN(t)) {
+      this.date = new Date(t).toISOString();
+      this.dateOffset = mailZone(date!);
+    }
   }
 
   get reporterDomain(): string | undefined {

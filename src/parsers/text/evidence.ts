@@ -30,6 +30,8 @@ export interface EvidenceOptions {
   relayIps?: Set<string>;
   /** Offset in minutes for a time written without a zone (asked only when one is: UTC unless told). */
   zoneless?: () => number;
+  /** When the report was written (ms): a time after it (beyond an hour of clock skew) is none the report saw. */
+  writtenAt?: number;
 }
 
 /** Organisations whose names appear in reports as references, never as the reported resource. */
@@ -123,7 +125,7 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
   let offset: number | undefined;
   const zoneless = () => (offset ??= opts.zoneless?.() ?? 0);
   return select(scored, norm, opts).map(({ first: _f, line: _l, end: _e, lines, marked: _m, ...r }) => {
-    const time = firstTime(lines, norm, zoneless);
+    const time = firstTime(lines, norm, zoneless, opts.writtenAt);
     return time ? { ...r, time } : r;
   });
 }
@@ -134,16 +136,17 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
  * occurrences are read, never the whole text again; the first line (the mail's subject, which
  * dates the report rather than the abuse) is read last.
  */
-function firstTime(lines: number[], norm: NormalisedText, zoneless: () => number): string | undefined {
+function firstTime(lines: number[], norm: NormalisedText, zoneless: () => number, writtenAt = Infinity): string | undefined {
   const at = lines.includes(0) ? [...lines.filter((l) => l !== 0), 0] : lines;
+  const seen = (t: string | undefined) => t !== undefined && Date.parse(t) <= writtenAt + 3600_000;
   for (const i of at) {
     const t = timeOn(norm.line(i), zoneless);
-    if (t) return t;
+    if (seen(t)) return t;
   }
   for (const i of at) {
     for (let j = i + 1; j < norm.lineCount && j <= i + 8; j++) {
       const t = labelledTime(norm.line(j), zoneless);
-      if (t) return t;
+      if (seen(t)) return t;
     }
   }
   return undefined;

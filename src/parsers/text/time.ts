@@ -20,12 +20,18 @@ export function timeOn(line: string, zoneless: () => number): string | undefined
   if (line.length > 2000 || !/\d{4}[-/]\d\d[-/]\d\d/.test(line)) return undefined;
   const m = DATETIME.exec(line);
   if (!m) return undefined;
-  const z = m[7];
-  const offset = z && /^[+-]/.test(z) ? (z[0] === '-' ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(-2)))
-    : z && ZONES[z] !== undefined ? ZONES[z] : zoneless();
+  const offset = (m[7] ? zoneOffset(m[7]) : undefined) ?? zoneless();
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return undefined;
   return new Date(Date.UTC(y, mo - 1, d, h, mi, s) - offset * 60000).toISOString();
+}
+
+/** Minutes east of UTC of a zone as written ("+0900", "-07:00", "CEST", "UT"); undefined when unknown. */
+export function zoneOffset(zone: string): number | undefined {
+  const z = zone.trim();
+  const m = /^([+-])(\d\d):?(\d\d)$/.exec(z);
+  if (m) return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  return ZONES[z.toUpperCase()];
 }
 
 /** The time of a "Time: ..." line, undefined for any other line. */
