@@ -123,6 +123,61 @@ ignoreregex = from 192\\.0\\.2\\.
   } finally { f.done(); }
 });
 
+// A log as customers hand them in: a comment, empty and blank lines, CRLF (one line with two CRs),
+// a tab-indented line, a last line without its line end; then one starting with a BOM. The expected figures are fail2ban-regex
+// 1.0.2's (`fail2ban-regex --raw LOG sshd`): it skips empty and '#' lines uncounted and never reads
+// the unfinished last line; a blank line and the tab-indented one are lines like any other.
+test('madoguchi regex reads a file as fail2ban-regex does: comments, empty lines, CRs, an unfinished last line, a BOM', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'madoguchi-regex-'));
+  try {
+    const log = join(dir, 'auth.log');
+    const lines = [
+      '# auth.log excerpt, handed in by a customer\r',
+      'Aug 14 11:58:48 h sshd[2001]: Failed password for invalid user guest from 192.0.2.10 port 51234 ssh2\r',
+      '\r',
+      'Aug 14 11:58:50 h sshd[2002]: Failed password for root from 198.51.100.11 port 40000 ssh2\r\r',
+      '   ',
+      '#Aug 14 11:58:51 h sshd[2003]: Failed password for root from 198.51.100.12 port 40001 ssh2',
+      '\tAug 14 11:58:52 h sshd[2004]: Invalid user admin from 203.0.113.5 port 40002',
+      '',
+      'Aug 14 11:58:53 h sshd[2005]: Invalid user oracle from 2001:db8::5 port 40003',
+      'Aug 14 11:58:54 h sshd[2006]: Invalid user pi from 203.0.113.9 port 40004',
+    ];
+    writeFileSync(log, lines.join('\n'));
+    const cli = new URL('../../bin/madoguchi.js', import.meta.url).pathname;
+    const env = { ...process.env, TZ };
+    const sshd = '/etc/fail2ban/filter.d/sshd.conf';
+    for (const threads of ['1', '2']) {
+      // --part-mb tiny: two parts even for this log, the second one ending with the unfinished line.
+      const p = spawnSync(process.execPath, [cli, 'regex', '--now', String(NOW), '--threads', threads, '--part-mb', '0.0002', log, sshd], { encoding: 'utf8', env });
+      assert.equal(p.status, 0, p.stderr);
+      assert.match(p.stdout, /^Lines: 5 lines, 0 ignored, 4 matched, 1 missed$/m, `--threads ${threads}`);
+      assert.match(p.stdout, /^\|\s+4\) \[2\] /m);
+      assert.match(p.stdout, /^\|\s+6\) \[2\] /m);
+      assert.match(p.stdout, /^Last line without a line end \(not read, as fail2ban-regex\): 1$/m);
+    }
+    // --json labels failures with the file's own line numbers.
+    const p = spawnSync(process.execPath, [cli, 'regex', '--json', '--now', String(NOW), log, sshd], { encoding: 'utf8', env });
+    assert.equal(p.status, 0, p.stderr);
+    assert.deepEqual(p.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((o) => [o.line, o.fid]),
+      [[2, '192.0.2.10'], [4, '198.51.100.11'], [7, '203.0.113.5'], [9, '2001:db8::5']]);
+    // A BOM is a character of the first line (fail2ban decodes 'UTF-8'): that line has no date at
+    // its start and matches nothing; a '#' after it is no comment. fail2ban-regex: 2 lines, 1 matched.
+    const bom = join(dir, 'bom.log');
+    writeFileSync(bom, '\ufeffAug 14 11:58:48 h sshd[2001]: Invalid user admin from 203.0.113.5 port 40002\n'
+      + 'Aug 14 11:58:49 h sshd[2002]: Invalid user admin from 203.0.113.6 port 40002\n');
+    const b = spawnSync(process.execPath, [cli, 'regex', '--now', String(NOW), bom, sshd], { encoding: 'utf8', env });
+    assert.match(b.stdout, /^Lines: 2 lines, 0 ignored, 1 matched, 1 missed$/m);
+    writeFileSync(bom, '\ufeff# not a comment\nAug 14 11:58:49 h sshd[2002]: Invalid user admin from 203.0.113.6 port 40002\n');
+    const c = spawnSync(process.execPath, [cli, 'regex', '--now', String(NOW), bom, sshd], { encoding: 'utf8', env });
+    assert.match(c.stdout, /^Lines: 2 lines, 0 ignored, 1 matched, 1 missed$/m);
+    // fail2ban's server reads every line: a jail's filter counts the comment and empty ones.
+    const jailFilter = loadFilter(sshd, { ...opts, checkAll: false });
+    jailFilter.processLines(lines.slice(0, -1).map((l) => l.replace(/\r+$/, '')), 1);
+    assert.equal(jailFilter.stats().lines, 9);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
 test('a pathological line costs one line, counted, not the engine', () => {
   // Nested quantifiers with a lookahead: V8's linear fallback cannot take it, the budget does.
   const f = tmpFilter(`[Definition]

@@ -15,7 +15,8 @@ async function check(name: string, bytes: Buffer): Promise<void> {
   try {
     const path = join(dir, 'x.log');
     writeFileSync(path, bytes);
-    const want = new TextDecoder().decode(bytes).split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    // As fail2ban reads it: a BOM kept, every \r before a line end dropped.
+    const want = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes).split('\n').map((l) => l.replace(/\r+$/, ''));
     if (want[want.length - 1] === '') want.pop();
     const got: string[] = [];
     for await (const b of readLogLines(path, undefined, 1000)) {
@@ -51,5 +52,5 @@ test('lines read in chunks equal the file decoded at once', async () => {
   // A line of non-ASCII text in an otherwise ASCII batch.
   await check('mixed', Buffer.concat([ascii.subarray(0, 5000), Buffer.from('user=jörg\n', 'utf8'), ascii.subarray(0, CHUNK * 2)]));
   // Line ends of both kinds, empty lines, a last line without its line end.
-  await check('line ends', Buffer.from('a\n\nb\r\n\r\nc\n'.repeat(1000) + 'last'));
+  await check('line ends', Buffer.from('a\n\nb\r\n\r\nc\r\r\n'.repeat(1000) + 'last'));
 });

@@ -17,6 +17,11 @@ export interface FilterOptions {
    * the first match as fail2ban's server does. Default true.
    */
   checkAll?: boolean;
+  /**
+   * Skip lines that are empty or start with `#`, uncounted, as fail2ban-regex does when it reads
+   * a file (Fail2banRegex.process); fail2ban's server reads them as any line. Default false.
+   */
+  skipComments?: boolean;
   /** Base directory for `name` specs without a path (default /etc/fail2ban). */
   basedir?: string;
   /** Time zone of log dates without one (fail2ban's `logtimezone`), e.g. `UTC+0200`. */
@@ -222,6 +227,7 @@ class FilterEngine implements Filter {
   private readonly dd: DateDetector;
   private readonly clock: Clock;
   private readonly checkAll: boolean;
+  private readonly skipComments: boolean;
   private readonly journal: boolean;
   private readonly local: LocalTime;
   private buffer: TupleLine[] = [];
@@ -258,6 +264,7 @@ class FilterEngine implements Filter {
     this.local = localTime(opts.timeZone);
     this.clock = { now: nowFn, local: this.local };
     this.checkAll = opts.checkAll ?? true;
+    this.skipComments = opts.skipComments ?? false;
     this.maxlines = definition.maxlines ?? 1;
     const useDns = definition.usedns ?? 'warn';
     enableBacktrackFallback();
@@ -322,6 +329,7 @@ class FilterEngine implements Filter {
   dateSearches(): number { return this.dd.searches; }
 
   process(line: string, lineNo: number): Failure[] {
+    if (this.skipComments && (line.length === 0 || line.charCodeAt(0) === 35)) return [];
     const uni = NON_ASCII.test(line);
     this.warm(uni);
     this.countOnly = false;
@@ -350,10 +358,13 @@ class FilterEngine implements Filter {
       const base = i;
       // One clock reading per line: a line ends where the next one starts.
       let lineStart = performance.now();
+      // A skipped line is empty: "" or, with the newline hint, "\n".
+      const skip = this.skipComments, empty = hints.newline ? 1 : 0;
       const done = runGuarded(() => {
         for (; i < end; i++) {
-          this.st.lines++;
           const raw = lines[i];
+          if (skip && (raw.length === empty || raw.charCodeAt(0) === 35)) continue;
+          this.st.lines++;
           const found = hints.newline ? this.processLine(raw.slice(0, -1), firstLineNo + i, this.uniFlags[i - base] === 1, raw)
             : this.processLine(raw, firstLineNo + i, this.uniFlags[i - base] === 1);
           for (let k = 0; k < found.length; k++) out.push(found[k]);

@@ -1,6 +1,7 @@
 // Reading a log file as lines in batches, with bounded memory whatever the file size:
-// UTF-8 with replacement characters for invalid bytes, `\n` or `\r\n` endings, and a cap on the
-// length of one line (the rest of an oversized line is dropped and counted).
+// UTF-8 with replacement characters for invalid bytes (a BOM kept), `\n` endings with any `\r` before them
+// dropped (fail2ban's rstrip('\r\n')), and a cap on the length of one line (the rest of an
+// oversized line is dropped and counted).
 import { isAscii } from 'node:buffer';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { NON_ASCII } from './regex.js';
@@ -11,7 +12,14 @@ import { NON_ASCII } from './regex.js';
  */
 export interface LineBatch { lines: string[]; firstLineNo: number; ascii: boolean; newline: boolean }
 
-export interface ReadStats { lines: number; truncated: number }
+/** `unfinished`: a last line without a line end, left unread (readLogLines with wholeLines). */
+export interface ReadStats { lines: number; truncated: number; unfinished: number }
+
+export function newReadStats(): ReadStats { return { lines: 0, truncated: 0, unfinished: 0 }; }
+
+export function addReadStats(a: ReadStats, b: ReadStats): ReadStats {
+  return { lines: a.lines + b.lines, truncated: a.truncated + b.truncated, unfinished: a.unfinished + b.unfinished };
+}
 
 /** Longest line kept, in characters; fail2ban has no limit, a desk needs one. */
 export const MAX_LINE = 64 * 1024;
@@ -19,12 +27,13 @@ export const MAX_LINE = 64 * 1024;
 /**
  * The lines of a file in batches. `range`: only the bytes [start, end), both at line starts
  * (see lineStartAt). `keepNewline`: each line is given with a `\n` after it, mostly a slice of
- * what was read (Filter.processLines' `newline` hint).
+ * what was read (Filter.processLines' `newline` hint). `wholeLines`: a last line without a line
+ * end is not read but counted in `stats.unfinished`, as fail2ban reads a file (FileContainer
+ * waits for the line end).
  */
-export async function* readLogLines(path: string, stats: ReadStats = { lines: 0, truncated: 0 }, batchSize = 8192, range: { start: number; end: number } | null = null, keepNewline = false): AsyncGenerator<LineBatch> {
-  // The decoder is flushed between chunks (below), so it keeps BOMs; the file's first one goes here.
+export async function* readLogLines(path: string, stats: ReadStats = newReadStats(), batchSize = 8192, range: { start: number; end: number } | null = null, keepNewline = false, wholeLines = false): AsyncGenerator<LineBatch> {
+  // A BOM is a character of the first line, as fail2ban decodes it ('UTF-8', not 'UTF-8-sig').
   const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-  let firstChunk = !range || range.start === 0;
   let rest = '';
   let dropping = false;
   let batch: string[] = [];
@@ -32,7 +41,7 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
   let first = 1;
   const nl = keepNewline ? '\n' : '';
   const push = (line: string) => {
-    if (line.endsWith('\r')) line = line.slice(0, -1);
+    line = dropCRs(line);
     batch.push(line + nl);
     stats.lines++;
   };
@@ -55,9 +64,7 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
     } else {
       text = rest + decoder.decode(bytes, { stream: true });
       batchAscii = false;
-      if (firstChunk && text.startsWith('\ufeff')) text = text.slice(1);
     }
-    firstChunk = false;
     let start = 0;
     for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
       if (dropping) dropping = false;
@@ -80,8 +87,18 @@ export async function* readLogLines(path: string, stats: ReadStats = { lines: 0,
     }
   }
   rest += decoder.decode();
-  if (rest && !dropping) push(rest);
+  if (rest && !dropping) {
+    if (wholeLines) stats.unfinished++;
+    else push(rest);
+  }
   if (batch.length) yield { lines: batch, firstLineNo: first, ascii: batchAscii && !NON_ASCII.test(rest), newline: keepNewline };
+}
+
+/** A line without the `\r`s before its line end, as fail2ban's rstrip('\r\n') leaves it. */
+export function dropCRs(line: string): string {
+  let end = line.length;
+  while (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+  return end < line.length ? line.slice(0, end) : line;
 }
 
 /** The first line start at or after byte `pos` (the file's size when there is none). */

@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { once } from 'node:events';
 import { loadFilter, type Filter, type FilterStats } from './filter.js';
-import { lineStartAt, readLogLines, type ReadStats } from './logfile.js';
+import { addReadStats, lineStartAt, newReadStats, readLogLines, type ReadStats } from './logfile.js';
 import { translationsMade, useTranslations, type Translated } from './pyregex.js';
 
 /** Warm-up read before a part: enough lines for a busy log's state to settle. */
@@ -95,14 +95,14 @@ async function countParts(filter: Filter, log: string, bounds: number[], workers
     const r = reports[k];
     if (recounted === 0 && r.startState === state && !r.searched) {
       stats = addStats(stats, r.stats);
-      read = { lines: read.lines + r.read.lines, truncated: read.truncated + r.read.truncated };
+      read = addReadStats(read, r.read);
       state = r.endState;
       continue;
     }
     // This thread's filter holds the true state at this part's start: it counts this part and the rest.
     const again = await countRange(filter, log, bounds[k], bounds[k + 1], null);
     stats = addStats(stats, again.stats);
-    read = { lines: read.lines + again.read.lines, truncated: read.truncated + again.read.truncated };
+    read = addReadStats(read, again.read);
     recounted++;
   }
   return { stats, read, parts, recounted };
@@ -153,9 +153,9 @@ class PartWorker {
 }
 
 async function count(filter: Filter, log: string, from: number, to: number): Promise<ReadStats> {
-  const read: ReadStats = { lines: 0, truncated: 0 };
+  const read = newReadStats();
   // Line numbers only label failures, which are not built here.
-  for await (const b of readLogLines(log, read, 8192, { start: from, end: to }, true)) filter.processLines(b.lines, 1, { ascii: b.ascii, countOnly: true, newline: true });
+  for await (const b of readLogLines(log, read, 8192, { start: from, end: to }, true, true)) filter.processLines(b.lines, 1, { ascii: b.ascii, countOnly: true, newline: true });
   return read;
 }
 
@@ -171,7 +171,7 @@ async function countRange(filter: Filter, log: string, from: number, to: number,
 async function runPart(job: Job): Promise<void> {
   const [translations] = await once(parentPort!, 'message') as [Array<[string, Translated]>];
   useTranslations(translations);
-  const filter = loadFilter(job.spec, { now: () => job.now, lineBudgetMs: job.lineBudgetMs });
+  const filter = loadFilter(job.spec, { now: () => job.now, lineBudgetMs: job.lineBudgetMs, skipComments: true });
   await count(filter, job.log, job.warmFrom, job.from);
   parentPort!.postMessage(await countRange(filter, job.log, job.from, job.to, filter.carryState()));
 }

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { FilterError, loadFilter, type Failure, type FilterStats } from '../../detection/filter.js';
-import { readLogLines, type ReadStats } from '../../detection/logfile.js';
+import { newReadStats, readLogLines, type ReadStats } from '../../detection/logfile.js';
 import { localTime } from '../../detection/localtime.js';
 import { MIN_PART, partCount, PartsCount } from '../../detection/parallel.js';
 import { UsageError, type Command } from '../command.js';
@@ -17,12 +17,13 @@ export const regex: Command = {
 
 FILTER is a fail2ban filter file, optionally with options as fail2ban-regex takes them:
   /etc/fail2ban/filter.d/sshd.conf[mode=aggressive]
-Lines are processed in order. --now fixes "now" (epoch seconds) for year-less dates and for
-logtype=journal, where lines carry no date. --budget is the time one line may take (default 1000 ms);
-lines over it are abandoned and counted. Without --json a large log is counted by up to --threads
-threads (default: the cores), each over a part of at least --part-mb MiB (default 16), with the
-counts of one sequential run (each part is checked to start from the state the lines before it
-leave; see detection/parallel.ts).
+Lines are processed in order; as fail2ban-regex reads a file, empty lines and lines starting with #
+are skipped (not counted) and a last line without a line end is not read. --now fixes "now" (epoch
+seconds) for year-less dates and for logtype=journal, where lines carry no date. --budget is the
+time one line may take (default 1000 ms); lines over it are abandoned and counted. Without --json
+a large log is counted by up to --threads threads (default: the cores), each over a part of at
+least --part-mb MiB (default 16), with the counts of one sequential run (each part is checked to
+start from the state the lines before it leave; see detection/parallel.ts).
 With --json, one line per failure:
   {"line": N, "epoch": S, "time": "YYYY-MM-DDTHH:MM:SS", "fid": ID, "host": RAW, "user": ..., "attempts": N, ...}
 with every <F-*> capture under its fail2ban name; time is in the local zone (TZ).`,
@@ -47,7 +48,7 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     const parts = !values.json && partCount(statSync(log).size, threads, minPart) > 1 ? new PartsCount(log, spec, { now: n, lineBudgetMs: budget, threads, minPart }) : null;
     let filter;
     try {
-      filter = loadFilter(spec, { now, lineBudgetMs: budget });
+      filter = loadFilter(spec, { now, lineBudgetMs: budget, skipComments: true });
     } catch (e) {
       parts?.close();
       if (e instanceof FilterError) { ctx.stderr.write(`madoguchi regex: ${e.message}\n`); return 1; }
@@ -61,9 +62,9 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
       return 0;
     }
     const local = localTime();
-    const read: ReadStats = { lines: 0, truncated: 0 };
+    const read = newReadStats();
     let out = '';
-    for await (const batch of readLogLines(log, read, undefined, null, true)) {
+    for await (const batch of readLogLines(log, read, undefined, null, true, true)) {
       // Without --json only the summary is printed: failures are counted, not built.
       const found = filter.processLines(batch.lines, batch.firstLineNo, { ascii: batch.ascii, countOnly: !values.json, newline: true });
       if (!values.json) continue;
@@ -119,6 +120,7 @@ Failures: ${st.failures}
 Lines without a date: ${st.noDate}
 Lines over the time budget (abandoned): ${st.overBudget}; slowest line ${st.slowestLineMs.toFixed(1)} ms
 Lines cut at the length limit: ${read.truncated}
+Last line without a line end (not read, as fail2ban-regex): ${read.unfinished}
 [processed in ${seconds.toFixed(2)} sec, ${Math.round(st.lines / Math.max(seconds, 1e-6))} lines/s]
 `;
 }

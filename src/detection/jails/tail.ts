@@ -1,12 +1,13 @@
 // Follows a log file by name as `tail -F` does: a file that appears later is read from its start;
 // after rotation by rename the old file is drained (the writer may still append to it until it
 // reopens) while the new one is read from its start; a truncated file (copytruncate) is read again
-// from the start. Lines are cut at '\n' ('\r\n' too); a partial last line waits for its end.
+// from the start. Lines are cut at '\n' (any '\r' before it dropped); a partial last line waits for its end.
 // Changes are noticed through fs.watch on the directory, with polling as the fallback.
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { defined } from './journal.js';
+import { dropCRs } from '../logfile.js';
 
 export interface FollowOptions {
   /** Read a file that exists at start from its beginning (default: from its end, like tail -n0). */
@@ -183,9 +184,7 @@ export class FileFollower {
         if (end - start > room) { r.skipping = true; this.stats.oversized++; }
       }
       if (nl < 0) break;
-      let line = Buffer.concat(r.partial).toString('utf8');
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      lines.push(line);
+      lines.push(dropCRs(Buffer.concat(r.partial).toString('utf8')));
       r.partial = []; r.partialLen = 0; r.skipping = false;
       start = nl + 1;
     }
