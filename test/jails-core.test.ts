@@ -10,6 +10,7 @@ import { FailureTracker } from '../src/detection/jails/failures.js';
 import { IgnoreList } from '../src/detection/jails/ignore.js';
 import { jailFromOptions, jailsFromYaml, JailConfigError, filterSpec } from '../src/detection/jails/config.js';
 import { BanBook, Jail, type FailureLike } from '../src/detection/jails/jail.js';
+import { ipv6Id, loadFilter } from '../src/detection/filter.js';
 
 const PY = '/usr/bin/python3';
 
@@ -200,5 +201,29 @@ describe('jail decisions', () => {
     assert.equal(third.r.banCount, 4);
     assert.equal(third.r.bantime, 4800);
     assert.equal(third.tries, 1);
+  });
+});
+
+describe('IPv6 failure ids', () => {
+  const spellings = ['2001:db8::1', '2001:DB8::1', '2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8:0:0::0:1', '::ffff:192.0.2.7',
+    '::FFFF:c000:207', '::192.0.2.7', '::1', '::', '2001:db8:0:1:0:0:0:1', '2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1', 'fe80::1:2', '2001:db8::g1', '1:2:3:4:5:6:7:8:9'];
+  test('are spelt as fail2ban IPAddr spells them', () => {
+    const theirs = fail2ban(`from fail2ban.server.ipdns import IPAddr
+print(json.dumps([str(IPAddr(x, IPAddr.FAM_IPv6)) for x in ${JSON.stringify(spellings)}]))`) as string[];
+    assert.deepEqual(spellings.map(ipv6Id), theirs);
+  });
+
+  test('one address written three ways is one offender, banned at maxretry', () => {
+    const filter = loadFilter('/etc/fail2ban/filter.d/sshd.conf', { now: () => 1_795_687_300, checkAll: false });
+    const lines = ['2001:DB8::7', '2001:db8:0::7', '2001:0db8:0:0:0:0:0:0007'].map((a, i) =>
+      `Nov 26 10:00:0${i} host sshd[${100 + i}]: Failed password for root from ${a} port 2222 ssh2`);
+    const failures = filter.processLines(lines, 1);
+    assert.deepEqual(failures.map((f) => [f.host, f.fid, f.ip]), [
+      ['2001:DB8::7', '2001:db8::7', '2001:db8::7'], ['2001:db8:0::7', '2001:db8::7', '2001:db8::7'], ['2001:0db8:0:0:0:0:0:0007', '2001:db8::7', '2001:db8::7']]);
+    const j = new Jail(jailFromOptions('sshd', { enabled: 'true', logpath: '/x', maxretry: '3', findtime: '10m', bantime: '10m', ignoreself: 'false' }, '/e'), new BanBook());
+    const bans = failures.map((f) => j.handle(f, f.epoch)).filter((b) => b !== null);
+    assert.equal(bans.length, 1);
+    assert.equal(bans[0]!.ip, '2001:db8::7');
+    assert.equal(bans[0]!.failures, 3);
   });
 });

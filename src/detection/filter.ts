@@ -8,6 +8,7 @@ import { FailRegex, LiteralDispatch, NON_ASCII, Regex, RegexError, StartDispatch
 import { yearCentRE, type Clock } from './strptime.js';
 import { LineBudget, runGuarded } from './budget.js';
 import { enableBacktrackFallback } from '../regexp-fallback.js';
+import { formatIPv4, formatIPv6, parseIPv6 } from '../attribution/ip.js';
 
 export interface FilterOptions {
   /** "Now" in epoch seconds: year-less dates resolve against it, journal lines take it as their time. */
@@ -46,11 +47,11 @@ export interface Failure {
   line: number;
   /** Epoch seconds (fractional for epoch stamps); NaN when the line had no usable date. */
   epoch: number;
-  /** Failure id: the address or the <F-ID> value. */
+  /** Failure id: the address (as `ip`) or the <F-ID> value. */
   fid: string;
   /** Host as captured (ip4, ip6 or dns group), or null for an id-only failure. */
   host: string | null;
-  /** The address when it is a valid IPv4/IPv6 literal. */
+  /** The ip4 or ip6 capture, an IPv6 address spelt as fail2ban's IPAddr does (ipv6Id): one spelling per address. */
   ip: string | null;
   /** Lines that make up the failure so far (fail2ban's `matches`). */
   attempts: number;
@@ -205,6 +206,21 @@ class MlfidCache {
   }
   unset(k: string): void { this.map.delete(k); }
   entries(): Array<[string, FailData]> { return [...this.map]; }
+}
+
+const v6 = new Uint32Array(4);
+
+/**
+ * A captured IPv6 address as fail2ban's IPAddr writes it (inet_ntop): lower case, zeros
+ * compressed, an IPv4-mapped address as IPv4, an IPv4-compatible one with its IPv4 tail; the
+ * text as captured when it is no address. IPv4 needs nothing: an address inet_pton reads is
+ * already written so (it refuses leading zeros).
+ */
+export function ipv6Id(raw: string): string {
+  if (!parseIPv6(raw, v6)) return raw;
+  if (v6[0] === 0 && v6[1] === 0 && v6[2] === 0xffff) return formatIPv4(v6[3]);
+  if (v6[0] === 0 && v6[1] === 0 && v6[2] === 0 && v6[3] >>> 16 !== 0) return `::${formatIPv4(v6[3])}`;
+  return formatIPv6(v6);
 }
 
 /** No failure (shared, never written to). */
@@ -669,13 +685,15 @@ class FilterEngine implements Filter {
       else captures[k] = String(v);
     }
     const host = (fail.ip4 ?? fail.ip6 ?? fail.dns ?? null) as string | null;
+    const ip = fail.ip4 !== undefined ? fail.ip4 as string : fail.ip6 !== undefined ? ipv6Id(fail.ip6 as string) : null;
     const matches = fail.matches ?? [];
     return {
       line: lineNo,
       epoch: date ?? NaN,
-      fid,
+      // fail2ban's IPAddr(ip) when the id is the address: one spelling per address.
+      fid: fid === host && ip !== null ? ip : fid,
       host,
-      ip: (fail.ip4 ?? fail.ip6 ?? null) as string | null,
+      ip,
       attempts: matches.length,
       captures,
       lines: matches.map((t) => t[0] + t[2]),
