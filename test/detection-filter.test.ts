@@ -178,6 +178,24 @@ test('madoguchi regex reads a file as fail2ban-regex does: comments, empty lines
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
+// monit's "[CEST Aug  6 10:14:52]" makes the zone-first template the detector's choice; on
+// monitorix's "Wed Apr 14 ..." it then reads "Wed" as a zone. fail2ban's getTime drops such a date
+// (ValueError); we threw out of the filter. Expected counts: fail2ban-regex 1.0.2 on these lines.
+test('a date whose zone is no zone is no date, not a crash', () => {
+  const lines = [
+    "[CEST Aug  6 10:14:52] error    : HttpRequest: access denied -- client [192.0.2.85]: wrong password for user 'root'",
+    'Wed Apr 14 08:54:22 2021 - NOTEXIST - [203.0.113.9] File does not exist: /manager/html',
+    'Wed Apr 14 11:26:08 2021 - AUTHERR - [203.0.113.10] Authentication error: /monitorix/',
+    "[CEST Aug  6 10:14:53] error    : HttpRequest: access denied -- client [192.0.2.86]: wrong password for user 'admin'",
+  ];
+  for (const [name, matched, noDate] of [['monitorix', 2, 2], ['monit', 2, 0], ['pam-generic', 0, 2]] as const) {
+    const f = loadFilter(`/etc/fail2ban/filter.d/${name}.conf`, opts);
+    f.processLines(lines, 1);
+    const st = f.stats();
+    assert.deepEqual([st.lines, st.matched, st.ignored, st.noDate], [4, matched, 0, noDate], name);
+  }
+});
+
 test('a pathological line costs one line, counted, not the engine', () => {
   // Nested quantifiers with a lookahead: V8's linear fallback cannot take it, the budget does.
   const f = tmpFilter(`[Definition]

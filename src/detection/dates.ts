@@ -3,7 +3,7 @@
 // "last template first, then search and reorder" strategy, so that the same date is found
 // in the same place of a line.
 import { Regex } from './regex.js';
-import { DIRECTIVE_RE, directiveName, groupsToEpoch, timeRE, zoneOffset, type Clock } from './strptime.js';
+import { DIRECTIVE_RE, directiveName, groupsToEpoch, timeRE, TimeZoneError, zoneOffset, type Clock } from './strptime.js';
 
 const LINE_BEGIN = 8, LINE_END = 4, WORD_BEGIN = 2, WORD_END = 1;
 
@@ -184,7 +184,9 @@ export class DatePatternRegex extends DateTemplate {
     try {
       epoch = groupsToEpoch(this.re().groups(dm.re === this.re() ? m : rerunAt(this.re(), m)), clock, defaultTz);
     } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
+      // fail2ban's DateDetector.getTime drops the date on any ValueError: a day out of range, or a
+      // zone it does not know ("Wed" read as %Z by a template an earlier line chose).
+      if (!(e instanceof RangeError || e instanceof TimeZoneError)) throw e;
       epoch = null;
     }
     if (this.recent.size >= 64) this.recent.clear();
