@@ -84,3 +84,20 @@ test('charset labels that lie: 8-bit text under ISO-2022-JP, UTF-8 under Shift_J
   assert.equal(decodeText(Buffer.from(text), 'euc-jp'), text);
   assert.equal(decodeText(iconv.encode(text, 'cp932'), 'shift_jis'), text);
 });
+
+test('Japanese words reporters use for the same kinds, in their variant spellings', () => {
+  const type = (body: string) => classifyText('ご連絡', body)?.type;
+  assert.equal(type('パスワードの総当り攻撃が続いています。'), 'brute-force');
+  assert.equal(type('会員サイトへのリスト型攻撃を受けています。'), 'brute-force');
+  assert.equal(type('大量のパケットが送られ、サービス妨害を受けています。'), 'ddos');
+  assert.equal(type('当社の写真が無断で使用されています。'), 'copyright');
+  assert.equal(type('当社の映画が違法アップロードされています。'), 'copyright');
+  assert.equal(type('私に対する名誉棄損の書き込みがあります。'), 'harmful-speech');
+  assert.equal(type('ディレクトリトラバーサルを狙ったアクセスが続いています。'), 'exploit');
+  // A loose phrase does not outweigh the word for what happened.
+  assert.equal(type('ポートスキャンを検知しました。大量のパケットです。'), 'scanner');
+});
+
+test('"/32" and "/128" name one host, as firewall lists write it', () => {
+  assert.deepEqual(ips('Port scans from:\n  198.51.100.33/32\n  2001:db8:60::1/128\n  198.51.100.0/24\n'), ['198.51.100.33', '2001:db8:60::1']);
+});

@@ -7,19 +7,20 @@ interface Rule { type: string; identifier?: string; re: RegExp; weight?: number 
 // More specific kinds first: on a tie the earlier rule wins. Patterns are lower case: the text is
 // lower-cased once, which lets the regular expressions run without the slower case-folding mode.
 const RULES: Rule[] = [
-  { type: 'phishing', re: /phish|credential harvest|fake login|フィッシング|偽サイト|偽のログイン|なりすましサイト|偽装サイト/y },
-  { type: 'copyright', re: /copyright|dmca|pirated|piracy|infring|著作権|著作物|送信防止措置|海賊版|無断(?:転載|公開|アップロード)|権利侵害/y },
+  { type: 'phishing', re: /phish|credential harvest|fake login|フィッシング|偽サイト|偽の(?:ログイン|サイト|ページ)|なりすましサイト|偽装サイト/y },
+  { type: 'copyright', re: /copyright|dmca|pirated|piracy|infring|著作権|著作物|送信防止措置|海賊版|無断(?:で)?(?:転載|公開|アップロード|使用|複製|掲載)|違法(?:に)?(?:アップロード|配信|公開|コピー)|権利侵害/y },
   { type: 'copyright', identifier: 'trademark', re: /trademark|counterfeit|商標|偽ブランド|模倣品|偽物/y },
-  { type: 'harmful-speech', identifier: 'defamation', re: /defamat|harass|名誉毀損|誹謗中傷|プライバシー侵害|削除依頼/y },
+  { type: 'harmful-speech', identifier: 'defamation', re: /defamat|harass|名誉(?:毀|棄)損|誹謗中傷|プライバシー侵害|削除依頼/y },
   { type: 'c2-server', re: /command[- ]and[- ]control|\bc2\b|\bc&c\b|botnet controller|c2サーバ|指令サーバ/y },
   { type: 'malware-distribution', re: /malware (?:hosting|distribution|download|attack|site|url)|distribut\w* malware|(?:hosting|serving|spreading) malware|malware (?:is|being) (?:hosted|served|distributed)|malicious (?:file|download|payload|software|content)|virus(?:es)? sites?|(?:マルウェア|ウイルス|ウィルス|不正プログラム|悪性ファイル)(?:の|が|を)?(?:配布|設置|ダウンロードさせ)/y },
   { type: 'application-compromise', identifier: 'defacement', re: /defac|web ?shell|compromised (?:web)?site|hacked (?:web)?site|injected (?:script|code)|改ざん|改竄|書き換えられ|不正なスクリプト|不審な外部スクリプト/y },
-  { type: 'ddos', re: /\bd?dos\b|denial[- ]of[- ]service|flood|amplification|reflect\w* attack|dos攻撃|反射型|踏み台/y },
-  { type: 'brute-force', re: /brute[- ]?forc|failed password|authentication fail(?:ure|ed)|invalid user|login attempts?|password guessing|guess\w* (?:the )?passwords?|dictionary attack|総当たり|ブルートフォース|パスワードリスト|不正ログイン|ログイン試行|認証失敗|辞書攻撃/y },
+  { type: 'ddos', re: /\bd?dos\b|denial[- ]of[- ]service|flood|amplification|reflect\w* attack|dos攻撃|サービス妨害|反射型|踏み台/y },
+  { type: 'ddos', re: /大量の(?:パケット|トラフィック)|(?:パケット|トラフィック)が大量/y, weight: 0.5 },
+  { type: 'brute-force', re: /brute[- ]?forc|failed password|authentication fail(?:ure|ed)|invalid user|login attempts?|password guessing|credential stuffing|guess\w* (?:the )?passwords?|dictionary attack|総当たり|総当り|ブルートフォース|パスワードリスト|リスト型攻撃|不正ログイン|ログイン試行|認証失敗|辞書攻撃/y },
   { type: 'scanner', re: /port ?scan|scanning|\bscans?\b|probing|harvest(?:ing|er)|スキャン|ポートスキャン|探索行為/y },
-  { type: 'exploit', re: /exploit|sql injection|\bsqli\b|\brce\b|remote code execution|脆弱性を(?:狙|悪用)|攻撃コード|インジェクション/y },
+  { type: 'exploit', re: /exploit|sql injection|\bsqli\b|\brce\b|remote code execution|脆弱性を(?:狙|悪用|突)|攻撃コード|インジェクション|directory traversal|path traversal|ディレクトリ(?:・)?トラバーサル|クロスサイトスクリプティング/y },
   { type: 'infected-system', re: /infected|\bbot\b|botnet|malware infection|sinkhole|感染|ボット/y },
-  { type: 'spam', re: /\bspam|unsolicited|junk mail|bulk mail|迷惑メール|スパム|広告メール|大量送信/y },
+  { type: 'spam', re: /\bspam|unsolicited|junk mail|bulk mail|迷惑メール|スパム|広告メール|大量送信|特定電子メール/y },
   { type: 'unauthorised-information-access', re: /unauthori[sz]ed access|不正アクセス/y, weight: 0.5 },
 ];
 
@@ -33,7 +34,7 @@ function anyOf(open: number): RegExp {
   let re = anyRule.get(open);
   if (!re) {
     // Which rules reach their cap first is up to the text: reports written to vary it could
-    // otherwise fill the cache with up to 2^14 compiled expressions.
+    // otherwise fill the cache with up to 2^(number of rules) compiled expressions.
     if (anyRule.size >= 256) anyRule.clear();
     re = new RegExp(RULES.filter((_, i) => open & (1 << i)).map((r) => r.re.source).join('|'), 'g');
     anyRule.set(open, re);

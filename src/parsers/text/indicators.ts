@@ -161,7 +161,8 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
         const ind: Indicator = { kind: 'ip', value, index: s, line: 0, defanged: false };
         // "/24" makes it a network, ":8080" gives its port.
         const c = text.charCodeAt(e), n = c === 47 || c === 58 ? digitsAt(text, e + 1, c === 47 ? 2 : 5) : 0;
-        if (c === 47 && n > 0 && n <= 2) ind.network = true;
+        // "/32" names one host, as firewall lists write it.
+        if (c === 47 && n > 0 && n <= 2 && text.slice(e + 1, e + 3) !== '32') ind.network = true;
         else if (c === 58 && n > 0 && n <= 5) {
           const port = Number(text.slice(e + 1, e + 1 + n));
           if (port <= 65535) ind.port = port;
@@ -198,7 +199,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
       const token = text.slice(s, e);
       if (token.length < 4 || !/\d/.test(token) || (!token.includes('::') && token.split(':').length !== 8) || inUrl(s)) continue;
       if (!parseIPv6(token, words)) continue;
-      const prefix = /^\/\d{1,3}(?!\d)/.test(text.slice(e, e + 5));
+      const prefix = /^\/\d{1,3}(?!\d)/.test(text.slice(e, e + 5)) && !/^\/128(?!\d)/.test(text.slice(e, e + 5));
       const ind: Indicator = { kind: 'ip', value: formatIPv6(words), index: s, line: 0, defanged: false };
       if (prefix) ind.network = true;
       add(ind);
