@@ -12,8 +12,7 @@ const utf8 = new TextDecoder('utf-8');
 export function decodeText(buf: Uint8Array, charset?: string): string {
   const cs = normalizeCharset(charset);
   // ISO-2022-JP is 7-bit: 8-bit text under that label is Shift_JIS, EUC-JP or UTF-8 sent by a mislabelling mailer.
-  const escaped = buf.includes(ESC);
-  if ((cs === 'iso-2022-jp' && (escaped || isAscii(buf))) || (escaped && looksIso2022jp(buf))) return decodeIso2022jp(buf);
+  if (cs === 'iso-2022-jp' ? isAscii(buf) || buf.includes(ESC) : buf.includes(ESC) && looksIso2022jp(buf)) return decodeIso2022jp(buf);
   if (cs && cs !== 'us-ascii' && cs !== 'utf-8' && cs !== 'iso-2022-jp' && iconv.encodingExists(cs)) {
     // A part labelled Shift_JIS, EUC-JP or Latin-1 that is valid UTF-8 with multi-byte sequences
     // was mislabelled: Japanese text in those charsets is almost never valid UTF-8.
