@@ -101,3 +101,9 @@ test('Japanese words reporters use for the same kinds, in their variant spelling
 test('"/32" and "/128" name one host, as firewall lists write it', () => {
   assert.deepEqual(ips('Port scans from:\n  198.51.100.33/32\n  2001:db8:60::1/128\n  198.51.100.0/24\n'), ['198.51.100.33', '2001:db8:60::1']);
 });
+
+test('key=value and sshd log lines: dovecot\'s rip= is the client and lip= the server; an accepted login is no attack', () => {
+  assert.deepEqual(ips('Dovecot brute force:\n\nMar 16 04:19:32 mail dovecot: imap-login: Aborted login (auth failed): user=<abuse>, method=PLAIN, rip=::ffff:198.51.100.25, lip=::ffff:192.0.2.10, session=<x>\n'), ['198.51.100.25']);
+  const ssh = 'SSH attack logs:\n\nNov 24 02:13:05 web01 sshd[21877]: Failed password for root from 198.51.100.21 port 51234 ssh2\nNov 24 02:13:14 web01 sshd[21890]: Accepted publickey for admin from 192.0.2.151 port 40022 ssh2\n';
+  assert.deepEqual(ips(ssh), ['198.51.100.21']);
+});

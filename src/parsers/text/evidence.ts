@@ -50,8 +50,9 @@ const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-
 
 // Victim phrases come first in each pattern, so "攻撃対象" reads as a victim and "対象" as the subject.
 // Japanese particles (から, 宛て, に対して) follow their noun: they count only after a hit.
-const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式';
-const SUBJECT_WORDS = '\\b(?:from|source|src=?|src_\\w+|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽';
+// Dovecot logs the client as rip= and its own address as lip=.
+const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式|\\blip=';
+const SUBJECT_WORDS = '\\b(?:from|source|src=?|src_\\w+|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽|\\brip=';
 const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, 'gi');
 // A link the reporter gives for reading on (its advice, tools and forms) is never the subject.
 const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe)\b/gi;
@@ -112,7 +113,10 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       // words before the name are about it too.
       // "Please visit <link>" in the reporter's own words (not in a spam pasted below them).
       const link = ind.kind === 'url' && ind.line < pastedFrom;
-      const b = from > 0 && /^\s*[([（]\s*$/.test(line.slice(from, col)) ? before[k - 1] ?? 0 : beforeCue(line, col, from, tail, link);
+      let b = from > 0 && /^\s*[([（]\s*$/.test(line.slice(from, col)) ? before[k - 1] ?? 0 : beforeCue(line, col, from, tail, link);
+      // "Accepted publickey for admin from X" (sshd): a login that succeeded is the reporter's own,
+      // unless the address also turns up in the failures (the score is the best evidence).
+      if (b > 0 && ACCEPTED_LOGIN.test(line)) b = 0;
       before[k] = b;
       const label = tail ? { score: 0 } : labelScore(norm, ind.line, col, linesWithIndicators, headings);
       const field = fieldScore(line, col);
@@ -152,6 +156,7 @@ function firstTime(lines: number[], norm: NormalisedText, zoneless: () => number
   return undefined;
 }
 
+const ACCEPTED_LOGIN = /\bAccepted (?:password|publickey|keyboard-interactive|gssapi)\S* for /;
 const SIGNATURE_RULE = /^(?:> ?)*\s*([-=_━─*~〜＿＝])\1{9,}\s*$/;
 const CONTACT = /\b(?:tel|fax|phone)\b|電話|〒/i;
 
@@ -248,7 +253,8 @@ function beforeCue(line: string, col: number, from: number, tail: string, link: 
 /** The first cue word right after the hit, within its sentence ("... (192.0.2.1). From our logs:" is no cue). */
 function afterCue(line: string, col: number, len: number, to: number): number {
   let after = line.slice(col + len, Math.min(to, col + len + 16));
-  const end = /[。．]|[.!?](?:\s|$)/.exec(after);
+  // ... and within its field of a key=value log ("rip=A, lip=B": lip= is about B).
+  const end = /[。．]|[.!?](?:\s|$)|[\s,;][a-z_]+=/i.exec(after);
   if (end) after = after.slice(0, end.index);
   const first = AFTER_CUE.exec(after);
   let score = first ? (first.groups!.v ? -3 : 2) : 0;

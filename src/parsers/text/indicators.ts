@@ -198,7 +198,8 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
       while (e > s && (text.charCodeAt(e - 1) === 46 || (text.charCodeAt(e - 1) === 58 && text.charCodeAt(e - 2) !== 58))) e--;
       const token = text.slice(s, e);
       if (token.length < 4 || !/\d/.test(token) || (!token.includes('::') && token.split(':').length !== 8) || inUrl(s)) continue;
-      if (!parseIPv6(token, words)) continue;
+      // "::ffff:192.0.2.1" (dovecot's rip=): the IPv4 address in it is found on its own.
+      if (token.includes('.') || !parseIPv6(token, words)) continue;
       const prefix = /^\/\d{1,3}(?!\d)/.test(text.slice(e, e + 5)) && !/^\/128(?!\d)/.test(text.slice(e, e + 5));
       const ind: Indicator = { kind: 'ip', value: formatIPv6(words), index: s, line: 0, defanged: false };
       if (prefix) ind.network = true;
