@@ -1,4 +1,4 @@
-// Our own corpus of human-written reports (22 Japanese, 12 English) through the real CLI, checked
+// Our own corpus of human-written reports (23 Japanese, 13 English) through the real CLI, checked
 // by the shared tool: inventory imported into a scratch data dir, `madoguchi parse --json`,
 // resources and types exact. The rules below are what those reports taught, read from the text
 // alone (no inventory to fall back on).
@@ -19,10 +19,10 @@ const beside = fileURLToPath(new URL('../../../shared', import.meta.url));
 const shared = existsSync(join(beside, 'tools', 'ja_samples.py')) ? beside : '/work/shared';
 const corpus = fileURLToPath(new URL('../../test/fixtures/reports-freeform', import.meta.url));
 
-test('free-form reports: 34/34 exact resources, 34/34 types', { skip: !existsSync(join(shared, 'tools', 'ja_samples.py')) && 'shared/ not found' }, () => {
+test('free-form reports: 36/36 exact resources, 36/36 types', { skip: !existsSync(join(shared, 'tools', 'ja_samples.py')) && 'shared/ not found' }, () => {
   const r = spawnSync('python3', [join(shared, 'tools', 'ja_samples.py'), `${process.execPath} ${BIN}`, corpus], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout.trim().split('\n').pop()!, /^japanese reports: 34\/34 exact resources, 34\/34 types$/);
+  assert.match(r.stdout.trim().split('\n').pop()!, /^japanese reports: 36\/36 exact resources, 36\/36 types$/);
 });
 
 const ips = (text: string) => findSubjects(text, { isOurs: () => false }).map((s) => s.ip ?? s.url);
@@ -106,4 +106,12 @@ test('key=value and sshd log lines: dovecot\'s rip= is the client and lip= the s
   assert.deepEqual(ips('Dovecot brute force:\n\nMar 16 04:19:32 mail dovecot: imap-login: Aborted login (auth failed): user=<abuse>, method=PLAIN, rip=::ffff:198.51.100.25, lip=::ffff:192.0.2.10, session=<x>\n'), ['198.51.100.25']);
   const ssh = 'SSH attack logs:\n\nNov 24 02:13:05 web01 sshd[21877]: Failed password for root from 198.51.100.21 port 51234 ssh2\nNov 24 02:13:14 web01 sshd[21890]: Accepted publickey for admin from 192.0.2.151 port 40022 ssh2\n';
   assert.deepEqual(ips(ssh), ['198.51.100.21']);
+});
+
+test('defanging marks the indicator written defanged, not the plain URL beside it', () => {
+  const r = findSubjects('Phishing at hxxps://shop-x[.]example/login imitating https://www.shop.example/ today.', { isOurs: () => false });
+  assert.deepEqual(r.map((s) => [s.url, s.defanged]), [['https://shop-x.example/login', true]]);
+  // All the inventory knows is the site the phish imitates: the report is about the phish.
+  const known = findSubjects('A phish imitating your customer (the legitimate site is https://www.shop.example/) runs at hxxps://shop-x[.]example/login elsewhere.', { isOurs: (h) => h === 'www.shop.example' });
+  assert.deepEqual(known.map((s) => s.url), ['https://shop-x.example/login']);
 });

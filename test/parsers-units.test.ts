@@ -96,7 +96,8 @@ test('the reported resource is told apart from victims, relays, whois and the re
   // Everything known to the inventory: whois ranges, relays and the reporter's own site stay out,
   // and so does "our web server": a customer attacked by another customer is the victim.
   assert.deepEqual(pick(() => true), ['203.0.113.45'], 'whois ranges, relays, the reporter own site and the victim stay out');
-  assert.deepEqual(pick((r) => r === '198.51.100.7'), ['198.51.100.7'], 'the only resource the inventory knows is still the subject');
+  // All the inventory knows is the victim: the report is about the attacker it names.
+  assert.deepEqual(pick((r) => r === '198.51.100.7'), ['203.0.113.45'], 'a known victim does not outrank the attacker');
 });
 
 test('classification, consent and language from the words of a report', () => {

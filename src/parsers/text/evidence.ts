@@ -51,12 +51,12 @@ const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-
 // Victim phrases come first in each pattern, so "攻撃対象" reads as a victim and "対象" as the subject.
 // Japanese particles (から, 宛て, に対して) follow their noun: they count only after a hit.
 // Dovecot logs the client as rip= and its own address as lip=.
-const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式|\\blip=';
+const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official|imitat\\w*|impersonat\\w*|mimic\\w*)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式|\\blip=';
 const SUBJECT_WORDS = '\\b(?:from|source|src=?|src_\\w+|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽|\\brip=';
 const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, 'gi');
 // A link the reporter gives for reading on (its advice, tools and forms) is never the subject.
 const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe)\b/gi;
-const AFTER_CUE = new RegExp(`(?<v>${VICTIM_WORDS}|宛て|宛|に対して|に対する|への攻撃|へ)|(?<s>${SUBJECT_WORDS}|から|より)`, 'i');
+const AFTER_CUE = new RegExp(`(?<v>${VICTIM_WORDS}|宛て|宛|に対して|に対する|への攻撃|へ|を装|を模|を騙|になりすま)|(?<s>${SUBJECT_WORDS}|から|より)`, 'i');
 
 /** `marked`: a field ("IP:") or a list heading names it, as structured reports name their subjects. */
 interface Scored { ind: Indicator; score: number; heading?: number; marked: boolean }
@@ -118,11 +118,12 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       // unless the address also turns up in the failures (the score is the best evidence).
       if (b > 0 && ACCEPTED_LOGIN.test(line)) b = 0;
       before[k] = b;
-      const label = tail ? { score: 0 } : labelScore(norm, ind.line, col, linesWithIndicators, headings);
+      const label = tail ? { score: 0 } : labelScore(norm, ind.line, col, from === 0, linesWithIndicators, headings);
       const field = fieldScore(line, col);
       heading = label.heading;
       marked = field > 0 || label.score > 0;
-      score += b + afterCue(line, col, ind.value.length, to) + field + label.score;
+      // A heading counts when the hit's own line says nothing about it.
+      score += b + afterCue(line, col, ind.value.length, to) + field + (b ? 0 : label.score);
     }
     scored.push({ ind, score, heading, marked });
   }
@@ -290,10 +291,10 @@ function referenceLink(before: string): boolean {
 /**
  * A heading line above a list of indicators ("Source IP   Packets", "■対象URL", "IPs Engaged In
  * Harvesting On Your Network:" with a blank line under it), and which line it is. A table heading
- * ("src  dst  proto", "| Source | Destination |") is read at the hit's column; a whole line's cue
- * is read once (`cues`) for all the entries under it.
+ * ("src  dst  proto", "| Source | Destination |") is read at the hit's column, for every hit; a
+ * whole line's cue only for the first hit of a line, read once (`cues`) for all the entries under it.
  */
-function labelScore(norm: NormalisedText, line: number, col: number, withIndicators: Set<number>, cues: Map<number, number>): { score: number; heading?: number } {
+function labelScore(norm: NormalisedText, line: number, col: number, first: boolean, withIndicators: Set<number>, cues: Map<number, number>): { score: number; heading?: number } {
   let blank = false;
   for (let i = line - 1; i >= 0 && i >= line - 8; i--) {
     const l = norm.line(i);
@@ -304,6 +305,7 @@ function labelScore(norm: NormalisedText, line: number, col: number, withIndicat
     }
     if (withIndicators.has(i) || TABLE_RULE.test(l)) continue;
     const cell = headingCell(l, norm.line(line), col);
+    if (cell === undefined && !first) return { score: 0, heading: i };
     let score = cell === undefined ? cues.get(i) : undefined;
     if (score === undefined) {
       let last: 'v' | 's' | undefined;
@@ -399,8 +401,10 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
   const candidates = all.filter((r) => !(r.fqdn && !r.url && urlHosts.has(r.fqdn)));
 
   let chosen = candidates.filter((r) => r.ours && r.score > -8);
-  // A customer reporting an attack from another customer: its own server is the victim.
+  // A customer reporting an attack from another customer: its own server is the victim. When all
+  // the desk knows is the victim ("our server X was attacked from Y"), the report is about Y.
   if (chosen.some((r) => r.score > 0)) chosen = chosen.filter((r) => r.score > -3);
+  else if (chosen.every((r) => r.score <= -3) && candidates.some((r) => !r.ours && r.score >= 3 && (r.ip || r.url))) chosen = [];
   if (chosen.length > 0) {
     // A URL named beside an address of ours is the site on it ("URL: ...\nIP: ours"): the notice
     // must say which page, not only which server.

@@ -16,7 +16,7 @@ export interface Indicator {
   /** Offset of the hit in the normalised text, and its line number. */
   index: number;
   line: number;
-  /** The text was defanged where this was found (the writer marked it as malicious). */
+  /** The writer defanged this one (marked it as malicious). */
   defanged: boolean;
   /** An IP given with a prefix length (`/24`): a network, not one host. */
   network?: boolean;
@@ -29,7 +29,8 @@ export interface NormalisedText {
   lineCount: number;
   /** Line i without its line break (cut out on demand: most lines are never looked at). */
   line(i: number): string;
-  defangedLines: Set<number>;
+  /** Whether defanging was undone between these offsets. */
+  defangedIn(start: number, end: number): boolean;
 }
 
 const FULLWIDTH = /[\uff01-\uff5e\u3000]/;
@@ -37,25 +38,43 @@ const FULLWIDTH_ALL = new RegExp(FULLWIDTH.source, 'g');
 const DEFANG = /h(?:xx|XX|\*\*|\[t\]\[t\]|\[tt\])p|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[:\]|\[:\/\/\]|\[\/\/\]|\[@\]|\[at\]|\(at\)|\[\/\]/i;
 const DEFANG_ALL = new RegExp(DEFANG.source, 'gi');
 
-/** Full-width ASCII to ASCII, defanged indicators restored; remembers which lines were defanged. */
+/** Full-width ASCII to ASCII, defanged indicators restored; remembers where they were defanged. */
 export function normaliseText(input: string): NormalisedText {
   // Lines keep a trailing \r of CRLF text: rewriting megabytes to drop it costs more than it helps.
   let text = input;
   if (FULLWIDTH.test(text)) text = text.replace(FULLWIDTH_ALL, (c) => c === '\u3000' ? ' ' : String.fromCharCode(c.charCodeAt(0) - 0xfee0));
   text = ideographicDots(text);
   let starts = lineStarts(text);
-  const defangedLines = new Set<number>();
+  // Offsets (in the restored text) of each undone defanging, in order: a line may hold a defanged
+  // offender beside the plain URL of the site it imitates.
+  const at: number[] = [];
   if (DEFANG.test(text)) {
-    const lines = starts.map((_, i) => lineOf(text, starts, i)).map((l, i) => {
-      if (!DEFANG.test(l)) return l;
-      defangedLines.add(i);
-      return l.replace(DEFANG_ALL, refang);
+    let lineStart = 0;
+    const lines = starts.map((_, i) => lineOf(text, starts, i)).map((l) => {
+      let out = l;
+      if (DEFANG.test(l)) {
+        let shift = 0;
+        out = l.replace(DEFANG_ALL, (m: string, offset: number) => {
+          const r = refang(m);
+          at.push(lineStart + offset + shift);
+          shift += r.length - m.length;
+          return r;
+        });
+      }
+      lineStart += out.length + 1;
+      return out;
     });
     text = lines.join('\n');
     starts = lineStarts(text);
   }
   const t = text, st = starts;
-  return { text: t, starts: st, lineCount: st.length, line: (i) => lineOf(t, st, i), defangedLines };
+  const defangedIn = (start: number, end: number) => {
+    if (at.length === 0) return false;
+    let lo = 0, hi = at.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (at[mid] < start) lo = mid + 1; else hi = mid; }
+    return lo < at.length && at[lo] < end;
+  };
+  return { text: t, starts: st, lineCount: st.length, line: (i) => lineOf(t, st, i), defangedIn };
 }
 
 function lineStarts(text: string): number[] {
@@ -115,9 +134,9 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
   const addresses = new Map<number, string>();
   const inUrl = (a: number) => urlSpans.some(([s, e]) => a >= s && a < e);
   const lineOf = (index: number) => lineAt(t.starts, index);
-  const add = (i: Indicator) => {
+  const add = (i: Indicator, end: number) => {
     i.line = lineOf(i.index);
-    i.defanged = t.defangedLines.has(i.line);
+    i.defanged = t.defangedIn(i.index, end);
     out.push(i);
   };
 
@@ -127,7 +146,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
       const u = parseUrl(raw);
       if (!u) continue;
       urlSpans.push([m.index!, m.index! + raw.length]);
-      add({ kind: 'url', value: u.url, host: u.host, port: u.port, index: m.index!, line: 0, defanged: false });
+      add({ kind: 'url', value: u.url, host: u.host, port: u.port, index: m.index!, line: 0, defanged: false }, m.index! + raw.length);
     }
   }
 
@@ -147,7 +166,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
       const local = LOCAL_PART.exec(text.slice(Math.max(0, s - 65), s - 1));
       if (local && LABEL.test(token.toLowerCase())) {
         const value = `${local[0]}@${token}`.toLowerCase();
-        add({ kind: 'email', value, host: token.toLowerCase(), index: s - 1 - local[0].length, line: 0, defanged: false });
+        add({ kind: 'email', value, host: token.toLowerCase(), index: s - 1 - local[0].length, line: 0, defanged: false }, e);
       }
       continue;
     }
@@ -167,7 +186,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
           const port = Number(text.slice(e + 1, e + 1 + n));
           if (port <= 65535) ind.port = port;
         }
-        add(ind);
+        add(ind, e);
         continue;
       }
       // Dotted digits that are no address (an octet over 255, a leading zero) are nothing.
@@ -176,7 +195,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
     const token = text.slice(s, e);
     const name = token.toLowerCase();
     if (!LABEL.test(name) || NOT_TLD.has(name.slice(name.lastIndexOf('.') + 1))) continue;
-    add({ kind: 'fqdn', value: name, host: name, index: s, line: 0, defanged: false });
+    add({ kind: 'fqdn', value: name, host: name, index: s, line: 0, defanged: false }, e);
   }
 
   if (text.includes(':')) {
@@ -203,7 +222,7 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
       const prefix = /^\/\d{1,3}(?!\d)/.test(text.slice(e, e + 5)) && !/^\/128(?!\d)/.test(text.slice(e, e + 5));
       const ind: Indicator = { kind: 'ip', value: formatIPv6(words), index: s, line: 0, defanged: false };
       if (prefix) ind.network = true;
-      add(ind);
+      add(ind, e);
     }
   }
   return out.sort((a, b) => a.index - b.index);
