@@ -58,15 +58,16 @@ const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, '
 const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe)\b/gi;
 const AFTER_CUE = new RegExp(`(?<v>${VICTIM_WORDS}|宛て|宛|に対して|に対する|への攻撃|へ|を装|を模|を騙|になりすま)|(?<s>${SUBJECT_WORDS}|から|より)`, 'i');
 
-/** `marked`: a field ("IP:") or a list heading names it, as structured reports name their subjects. */
-interface Scored { ind: Indicator; score: number; heading?: number; marked: boolean }
+/** `marked`: a field ("IP:") or a list heading names it, as structured reports name their subjects.
+ * `placed`: scored by where it stands (a pasted header, whois, a signature), not by words. */
+interface Scored { ind: Indicator; score: number; heading?: number; marked: boolean; placed: boolean }
 
 export function findSubjects(text: string, opts: EvidenceOptions): SubjectResource[] {
   const norm = normaliseText(text);
   const inds = extractIndicators(norm);
   if (inds.length === 0) return [];
   const roles = new LineRoles(norm);
-  const { origin, ownIps, pastedFrom } = receivedChain(norm, roles, opts);
+  const { origins, ownIps, pastedFrom } = receivedChain(norm, roles, opts);
   const linesWithIndicators = new Set(inds.map((i) => i.line));
 
   const scored: Scored[] = [];
@@ -97,7 +98,10 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
     let marked = false;
     if (role === 'whois') score -= 10;
     else if (role === 'signature') score -= 5;
-    else if (role === 'received') score += origin && origin.lines.has(ind.line) && (origin.hop.ip === ind.value || origin.hop.fromHost === ind.value) ? 2 : -3;
+    else if (role === 'received') {
+      const hop = origins.get(ind.line);
+      score += hop && (hop.ip === ind.value || hop.fromHost === ind.value) ? 2 : -3;
+    }
     else if (role === 'sender-header') score += 2;
     else if (role === 'header') score -= 1;
     else {
@@ -125,11 +129,11 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       // A heading counts when the hit's own line says nothing about it.
       score += b + afterCue(line, col, ind.value.length, to) + field + (b ? 0 : label.score);
     }
-    scored.push({ ind, score, heading, marked });
+    scored.push({ ind, score, heading, marked, placed: role !== undefined });
   }
   let offset: number | undefined;
   const zoneless = () => (offset ??= opts.zoneless?.() ?? 0);
-  return select(scored, norm, opts).map(({ first: _f, line: _l, end: _e, lines, marked: _m, ...r }) => {
+  return select(scored, norm, opts).map(({ first: _f, line: _l, end: _e, lines, marked: _m, placed: _p, ...r }) => {
     const time = firstTime(lines, norm, zoneless, opts.writtenAt);
     return time ? { ...r, time } : r;
   });
@@ -217,24 +221,41 @@ class LineRoles {
   }
 }
 
-/** The pasted Received: chain's delivering hop (with the lines of its header), and the reporter's own relays. */
-function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOptions): { origin?: { hop: Hop; lines: Set<number> }; ownIps: Set<string>; pastedFrom: number } {
-  const blocks: Array<{ hop: Hop; lines: Set<number>; line: number }> = [];
-  if (!/eceived:/i.test(norm.text)) return { ownIps: new Set(), pastedFrom: Infinity };
+/**
+ * The delivering hop of each pasted Received: chain (a report may paste several spams), by the
+ * lines of its header, the reporter's own relays, and the line the first pasted header is on.
+ */
+function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOptions): { origins: Map<number, Hop>; ownIps: Set<string>; pastedFrom: number } {
+  const origins = new Map<number, Hop>();
+  const blocks: Array<{ hop: Hop; first: number; last: number }> = [];
+  if (!/eceived:/i.test(norm.text)) return { origins, ownIps: new Set(), pastedFrom: Infinity };
   for (const m of norm.text.matchAll(/^[ \t]*received:/gim)) {
     const i = lineAt(norm.starts, m.index!);
-    const lines = new Set([i]);
     let v = norm.line(i).replace(/^\s*received:/i, '');
-    for (let j = i + 1; j < norm.lineCount && !roles.startsReceived(j) && roles.of(j) === 'received'; j++) { v += ' ' + norm.line(j).trim(); lines.add(j); }
-    blocks.push({ hop: parseReceived(v), lines, line: i });
+    let j = i + 1;
+    for (; j < norm.lineCount && !roles.startsReceived(j) && roles.of(j) === 'received'; j++) v += ' ' + norm.line(j).trim();
+    blocks.push({ hop: parseReceived(v), first: i, last: j - 1 });
   }
   const own = (h: Hop) => {
     if (h.ip && opts.relayIps?.has(h.ip)) return true;
     return !!h.fromHost && !!opts.reporterDomains?.has(baseDomain(h.fromHost));
   };
   const ownIps = new Set(blocks.filter((b) => b.hop.ip && own(b.hop)).map((b) => b.hop.ip!));
-  const hop = originHop(blocks.map((b) => b.hop), own);
-  return { origin: hop ? blocks.find((b) => b.hop === hop) : undefined, ownIps, pastedFrom: blocks[0]?.line ?? Infinity };
+  // A chain goes on while only header lines stand between its Received: headers.
+  let chain: typeof blocks = [];
+  const close = () => {
+    const hop = originHop(chain.map((b) => b.hop), own);
+    const b = chain.find((c) => c.hop === hop);
+    if (b) for (let l = b.first; l <= b.last; l++) origins.set(l, b.hop);
+    chain = [];
+  };
+  for (const b of blocks) {
+    const prev = chain[chain.length - 1];
+    if (prev) for (let l = prev.last + 1; l < b.first; l++) if (!roles.of(l)) { close(); break; }
+    chain.push(b);
+  }
+  close();
+  return { origins, ownIps, pastedFrom: blocks[0]?.first ?? Infinity };
 }
 
 /**
@@ -362,8 +383,11 @@ function urlResource(ind: Indicator): Partial<SubjectResource> {
   return parseIPv4(host) >= 0 || host.includes(':') ? { url: ind.value, ip: host } : { url: ind.value, fqdn: host };
 }
 
-/** A candidate while choosing: where it first stands, and the lines of its first occurrences. */
-type Resource = SubjectResource & { first: number; line: number; end: number; lines: number[]; marked: boolean };
+/**
+ * A candidate while choosing: where it first stands, the lines of its first occurrences, and
+ * whether any mention of it was scored by place.
+ */
+type Resource = SubjectResource & { first: number; line: number; end: number; lines: number[]; marked: boolean; placed: boolean };
 
 /** Keeps the best-scored resources: the desk's own when the inventory knows any, else the positive ones. */
 function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): Resource[] {
@@ -374,7 +398,7 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
     if (v === undefined) { v = opts.isOurs(r); oursCache.set(r, v); }
     return v;
   };
-  for (const { ind, score, heading, marked } of scored) {
+  for (const { ind, score, heading, marked, placed } of scored) {
     const key = ind.kind + ' ' + ind.value;
     const isOurs = ours(ind.kind === 'url' ? ind.host! : ind.value);
     if (ind.kind === 'fqdn' && !isOurs && !ind.defanged) continue; // a bare name is too weak without the inventory
@@ -384,11 +408,12 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
       prev.score = prev.score > 0 || score > 0 ? Math.max(prev.score, score) : Math.min(prev.score, score);
       prev.defanged ||= ind.defanged;
       prev.marked ||= marked;
+      prev.placed ||= placed;
       if (prev.lines[prev.lines.length - 1] !== ind.line) prev.lines.push(ind.line);
       continue;
     }
     const r = {
-      ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length, lines: [ind.line], marked,
+      ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length, lines: [ind.line], marked, placed,
       ...(heading !== undefined ? listHeading(norm.line(heading)) : {}),
       ...(ind.kind === 'ip' ? { ip: ind.value } : ind.kind === 'url' ? urlResource(ind) : { fqdn: ind.value }),
       ...(ind.port ? { port: ind.port } : {}),
@@ -403,8 +428,9 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
   let chosen = candidates.filter((r) => r.ours && r.score > -8);
   // A customer reporting an attack from another customer: its own server is the victim. When all
   // the desk knows is the victim ("our server X was attacked from Y"), the report is about Y.
-  if (chosen.some((r) => r.score > 0)) chosen = chosen.filter((r) => r.score > -3);
-  else if (chosen.every((r) => r.score <= -3) && candidates.some((r) => !r.ours && r.score >= 3 && (r.ip || r.url))) chosen = [];
+  // Only words make a victim: a pasted relay below the delivering hop is no victim.
+  if (chosen.some((r) => r.score > 0)) chosen = chosen.filter((r) => r.score > -3 || r.placed);
+  else if (chosen.every((r) => r.score <= -3 && !r.placed) && candidates.some((r) => !r.ours && r.score >= 3 && (r.ip || r.url))) chosen = [];
   if (chosen.length > 0) {
     // A URL named beside an address of ours is the site on it ("URL: ...\nIP: ours"): the notice
     // must say which page, not only which server.
