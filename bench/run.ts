@@ -9,6 +9,7 @@ const BENCHES: { name: string; flags: string[] }[] = [
   { name: 'attribution', flags: ['--expose-gc'] },
   { name: 'inventory', flags: [] },
   { name: 'parse', flags: [] },
+  { name: 'parse-hostile', flags: [] },
   { name: 'intake-csv', flags: [] },
   { name: 'intake-http', flags: [] },
   { name: 'cases', flags: [] },
