@@ -52,6 +52,12 @@ test('shipped playbooks: every classification type has one, the required kinds e
   }
   for (const t of Object.keys(TAXONOMY)) assert.ok(pbs.all.some((p) => p.types.includes(t)), `type ${t} is named by a playbook`);
   assert.equal(pbs.forType('no-such-type').id, 'other');
+  // Shadowserver's scan_exchange types an unpatched server vulnerable/infected-system; a web shell
+  // on it is intrusions/system-compromise; a bot is malicious-code/infected-system.
+  assert.equal(pbs.forEvent({ 'classification.taxonomy': 'vulnerable', 'classification.type': 'infected-system' }).id, 'open-service');
+  assert.equal(pbs.forEvent({ 'classification.taxonomy': 'intrusions', 'classification.type': 'system-compromise' }).id, 'compromised-website');
+  assert.equal(pbs.forEvent({ 'classification.taxonomy': 'malicious-code', 'classification.type': 'infected-system' }).id, 'compromised-website');
+  assert.equal(pbs.forEvent({ 'classification.type': 'phishing' }).id, 'phishing');
   const phishing = pbs.get('phishing')!;
   const shared = pbs.variant(phishing, 'shared');
   const vps = pbs.variant(phishing, 'vps');

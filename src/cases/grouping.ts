@@ -89,7 +89,7 @@ export function planGrouping(inputs: GroupInput[], open: Map<string, OpenGroup>,
     const input = inputs[i];
     const t = input.time.getTime();
     const type = input.event['classification.type'];
-    const playbook = playbooks.forType(typeof type === 'string' ? type : undefined);
+    const playbook = playbooks.forEvent(input.event);
     const key = groupKey(input, playbook);
     let target = current.get(key);
     if (target && t - target.lastAt > windowMs) target = undefined;
@@ -150,8 +150,7 @@ export async function groupEvents(db: Db, inputs: GroupInput[], opts: GroupingOp
     const keys = new Set<string>();
     let earliest = Infinity;
     for (const input of inputs) {
-      const type = input.event['classification.type'];
-      keys.add(groupKey(input, opts.playbooks.forType(typeof type === 'string' ? type : undefined)));
+      keys.add(groupKey(input, opts.playbooks.forEvent(input.event)));
       earliest = Math.min(earliest, input.time.getTime());
     }
     const open = await openGroups(tx, [...keys], new Date(earliest - opts.windowMs), opts.playbooks);

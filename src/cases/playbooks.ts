@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import type { Event } from '../events/event.js';
 
 export const CATEGORIES = ['spam_phishing', 'security_incident', 'rights_infringement', 'other_illegal'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -52,6 +53,12 @@ export interface Playbook {
   category: Category;
   /** classification.type values whose events this playbook handles. */
   types: string[];
+  /**
+   * classification.taxonomy values whose events this playbook handles whatever their type: the
+   * published feed schemas type some merely vulnerable hosts `infected-system` (Shadowserver's
+   * scan_exchange), which must not send them down the compromised-host playbook.
+   */
+  taxonomies: string[];
   variants: PlaybookVariant[];
 }
 
@@ -66,6 +73,8 @@ export interface PlaybookSet {
   get(id: string): Playbook | undefined;
   /** The playbook for a classification type; `other` when none names it. */
   forType(type: string | undefined): Playbook;
+  /** The playbook for an event: the one claiming its taxonomy, else forType of its type. */
+  forEvent(event: Event): Playbook;
   variant(pb: Playbook, serviceType: string | null | undefined): PlaybookVariant;
 }
 
@@ -84,12 +93,17 @@ export function loadPlaybooks(dir = shippedPlaybooksDir): PlaybookSet {
   });
   const byId = new Map<string, Playbook>();
   const byType = new Map<string, Playbook>();
+  const byTaxonomy = new Map<string, Playbook>();
   for (const pb of all) {
     if (byId.has(pb.id)) throw new PlaybookError(`two playbooks have the id '${pb.id}'`);
     byId.set(pb.id, pb);
     for (const t of pb.types) {
       if (byType.has(t)) throw new PlaybookError(`classification type '${t}' is claimed by playbooks ${byType.get(t)!.id} and ${pb.id}`);
       byType.set(t, pb);
+    }
+    for (const t of pb.taxonomies) {
+      if (byTaxonomy.has(t)) throw new PlaybookError(`classification taxonomy '${t}' is claimed by playbooks ${byTaxonomy.get(t)!.id} and ${pb.id}`);
+      byTaxonomy.set(t, pb);
     }
   }
   const fallback = byId.get('other');
@@ -98,6 +112,11 @@ export function loadPlaybooks(dir = shippedPlaybooksDir): PlaybookSet {
     all,
     get: (id) => byId.get(id),
     forType: (type) => (type && byType.get(type)) || fallback,
+    forEvent(event) {
+      const taxonomy = event['classification.taxonomy'];
+      const type = event['classification.type'];
+      return (typeof taxonomy === 'string' && byTaxonomy.get(taxonomy)) || this.forType(typeof type === 'string' ? type : undefined);
+    },
     variant(pb, serviceType) {
       const st = serviceType ?? '';
       return pb.variants.find((v) => v.serviceTypes.includes(st)) ?? pb.variants.find((v) => v.serviceTypes.includes('*'))!;
@@ -118,11 +137,12 @@ export function parsePlaybook(doc: unknown, where: string): Playbook {
   const category = str(d.category, 'category', fail) as Category;
   if (!CATEGORIES.includes(category)) fail(`category '${category}' is not one of ${CATEGORIES.join(', ')}`);
   const types = list(d.types ?? [], 'types', fail).map((t) => str(t, 'types[]', fail));
+  const taxonomies = list(d.taxonomies ?? [], 'taxonomies', fail).map((t) => str(t, 'taxonomies[]', fail));
   const variantDocs = list(d.variants, 'variants', fail);
   if (!variantDocs.length) fail('at least one variant is needed');
   const variants = variantDocs.map((v, i) => parseVariant(v, (m) => fail(`variants[${i}]: ${m}`)));
   if (!variants.some((v) => v.serviceTypes.includes('*'))) fail(`one variant must have service_types ['*'] for the services no other variant names`);
-  return { id, title: { en: title!.en as string, ja: title!.ja as string }, category, types, variants };
+  return { id, title: { en: title!.en as string, ja: title!.ja as string }, category, types, taxonomies, variants };
 }
 
 function parseVariant(v: unknown, fail: (m: string) => never): PlaybookVariant {
