@@ -126,9 +126,15 @@ export function parseMessage(raw: Buffer, limits: MimeLimits): ParsedMessage {
 function parsePart(buf: Buffer, depth: number, budget: Budget): MimePart {
   if (depth > budget.limits.maxDepth) throw new ParseRefusal('mime-depth', `MIME nesting deeper than ${budget.limits.maxDepth} levels`);
   if (++budget.parts > budget.limits.maxParts) throw new ParseRefusal('mime-parts', `more than ${budget.limits.maxParts} MIME parts`);
-  const split = headerEnd(buf);
+  let split = headerEnd(buf);
   if (split.head > budget.limits.maxHeaderBytes) throw new ParseRefusal('malformed', `header block larger than ${budget.limits.maxHeaderBytes} bytes`);
-  const headers = parseHeaders(buf.subarray(0, split.head));
+  let headers = parseHeaders(buf.subarray(0, split.head));
+  // A report saved as bare text (a file, a text/plain upload) has no header block: its first
+  // paragraph ("IP: 203.0.113.5") is text, not headers, when none of it is a mail header.
+  if (depth === 0 && split.head > 0 && !headers.some((h) => MAIL_HEADER.test(h.name))) {
+    headers = [];
+    split = { head: 0, body: 0 };
+  }
   const part = new MimePart(headers, buf.subarray(split.body), depth, budget);
   if (part.isMultipart && part.params.boundary) {
     for (const child of splitMultipart(buf.subarray(split.body), part.params.boundary)) part.children.push(parsePart(child, depth + 1, budget));
@@ -138,6 +144,9 @@ function parsePart(buf: Buffer, depth: number, budget: Budget): MimePart {
   }
   return part;
 }
+
+/** Header names only a mail has: one of them makes the first paragraph a header block. */
+const MAIL_HEADER = /^(?:from|to|cc|bcc|subject|date|sender|reply-to|return-path|received|message-id|in-reply-to|references|mime-version|content-[a-z-]+|delivered-to|envelope-to|x-[a-z0-9-]+|arc-[a-z-]+|dkim-signature|domainkey-signature|authentication-results|received-spf|user-agent|list-[a-z-]+|precedence|auto-submitted|thread-[a-z-]+|importance|organization|feedback-type|resent-[a-z-]+)$/;
 
 /** Where the header block ends and the body starts (a part without a blank line is all header). */
 function headerEnd(buf: Buffer): { head: number; body: number } {
