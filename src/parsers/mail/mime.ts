@@ -130,8 +130,9 @@ function parsePart(buf: Buffer, depth: number, budget: Budget): MimePart {
   if (split.head > budget.limits.maxHeaderBytes) throw new ParseRefusal('malformed', `header block larger than ${budget.limits.maxHeaderBytes} bytes`);
   let headers = parseHeaders(buf.subarray(0, split.head));
   // A report saved as bare text (a file, a text/plain upload) has no header block: its first
-  // paragraph ("IP: 203.0.113.5") is text, not headers, when none of it is a mail header.
-  if (depth === 0 && split.head > 0 && !headers.some((h) => MAIL_HEADER.test(h.name))) {
+  // paragraph ("IP: 203.0.113.5") is text, not headers, when none of it is a mail header; nor is
+  // a YAML document's ('---' first: an X-ARF report saved on its own, Date: and all).
+  if (depth === 0 && split.head > 0 && (!headers.some((h) => MAIL_HEADER.test(h.name)) || /^---\r?\n/.test(buf.subarray(0, 5).toString('latin1')))) {
     headers = [];
     split = { head: 0, body: 0 };
   }

@@ -101,6 +101,8 @@ export const xarf: FormatParser = {
   name: 'xarf',
   detect(mail) {
     if (xarfHeader(mail)) return true;
+    // An X-ARF 0.x report saved on its own (no mail around it): the YAML document is the text.
+    if (mail.root.headers.length === 0 && yamlIn('\n' + mail.text().slice(0, 8192))) return true;
     return mail.parts().some((p) => {
       const name = (p.filename ?? '').toLowerCase();
       if (name === 'xarf.json' || p.type === 'application/json') return true;
@@ -116,7 +118,7 @@ export const xarf: FormatParser = {
     for (const p of parts) if ((yamlReport = yamlOf(p))) break;
     // No report part (the MIME structure broken, the YAML pasted into the text): the report's
     // fields where the text has them, else the text read as a human-written report.
-    yamlReport ??= yamlIn(mail.text());
+    yamlReport ??= yamlIn('\n' + mail.text());
     if (!yamlReport) {
       const text = mail.text();
       textEvents(mail, ctx, sink, text, { 'feed.name': 'freeform' });
