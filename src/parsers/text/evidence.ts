@@ -267,9 +267,15 @@ function beforeCue(line: string, col: number, from: number, tail: string, link: 
   let before = line.slice(Math.max(from, col - 40), col);
   if (tail && /^[\s>|:：]*$/.test(before)) before = tail + ' ' + before;
   if (link && referenceLink(before)) return -4;
-  let last: 'v' | 's' | undefined;
-  for (const m of before.matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
+  const last = lastCue(before);
   return last === 'v' ? -4 : last === 's' ? 3 : 0;
+}
+
+/** Whether the last cue word of `text` makes what follows the victim ('v') or the subject ('s'). */
+function lastCue(text: string): 'v' | 's' | undefined {
+  let last: 'v' | 's' | undefined;
+  for (const m of text.matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
+  return last;
 }
 
 /** The first cue word right after the hit, within its sentence ("... (192.0.2.1). From our logs:" is no cue). */
@@ -329,8 +335,7 @@ function labelScore(norm: NormalisedText, line: number, col: number, first: bool
     if (cell === undefined && !first) return { score: 0, heading: i };
     let score = cell === undefined ? cues.get(i) : undefined;
     if (score === undefined) {
-      let last: 'v' | 's' | undefined;
-      for (const m of (cell ?? l).matchAll(BEFORE_CUES)) last = m.groups!.v ? 'v' : 's';
+      const last = lastCue(cell ?? l);
       score = last === 'v' ? -3 : last === 's' ? 2 : 0;
       if (cell === undefined) cues.set(i, score);
     }

@@ -102,7 +102,7 @@ export const xarf: FormatParser = {
   detect(mail) {
     if (xarfHeader(mail)) return true;
     // An X-ARF 0.x report saved on its own (no mail around it): the YAML document is the text.
-    if (mail.root.headers.length === 0 && yamlIn('\n' + mail.text().slice(0, 8192))) return true;
+    if (mail.root.headers.length === 0 && yamlIn(mail.text().slice(0, 8192))) return true;
     return mail.parts().some((p) => {
       const name = (p.filename ?? '').toLowerCase();
       if (name === 'xarf.json' || p.type === 'application/json') return true;
@@ -118,7 +118,7 @@ export const xarf: FormatParser = {
     for (const p of parts) if ((yamlReport = yamlOf(p))) break;
     // No report part (the MIME structure broken, the YAML pasted into the text): the report's
     // fields where the text has them, else the text read as a human-written report.
-    yamlReport ??= yamlIn('\n' + mail.text());
+    yamlReport ??= yamlIn(mail.text());
     if (!yamlReport) {
       const text = mail.text();
       textEvents(mail, ctx, sink, text, { 'feed.name': 'freeform' });
@@ -131,7 +131,9 @@ export const xarf: FormatParser = {
 };
 
 /** An X-ARF 0.x report inside a text: the "---" line it starts with and the fields after it. */
-function yamlIn(text: string): Record<string, unknown> | undefined {
+function yamlIn(body: string): Record<string, unknown> | undefined {
+  // At the start of the text too (a report saved on its own).
+  const text = '\n' + body;
   for (let at = text.indexOf('\n---'); at >= 0; at = text.indexOf('\n---', at + 4)) {
     const m = /^\n---[ \t]*\r?\n/.exec(text.slice(at, at + 8));
     if (!m) continue;
