@@ -159,12 +159,22 @@ test('Shadowserver report types classify per the published report schema', () =>
     ['compromised_website', 'intrusions/system-compromise/compromised-website'],
     ['blocklist', 'other/blacklist/blacklisted-ip'],
     ['device_id', 'other/undetermined/device-id'],
+    // Added or changed after the schema of 2024-09-24 (up to that of 2026-09-10).
+    ['scan6_ip_tunnel', 'vulnerable/vulnerable-system/open-ip-tunnel'],
+    ['scan6_rsync', 'vulnerable/vulnerable-system/accessible-rsync'],
+    ['scan6_badsecrets', 'vulnerable/weak-crypto/badsecret'],
+    ['scan_msrpc', 'vulnerable/potentially-unwanted-accessible/accessible-msrpc'],
+    ['scan_pop3_vulnerable', 'vulnerable/vulnerable-system/vulnerable-pop3'],
+    ['population_ntrip', 'other/other/accessible-ntrip'],
+    ['scan_ssl_poodle', 'vulnerable/weak-crypto/ssl-poodle'],
+    ['event4_initial_access_broker', 'malicious-code/infected-system/@infection'],
+    ['targeted_host6', 'intrusion-attempts/exploit/targeted-host'],
     // Not in the schema yet: read like the IPv4/IPv6 twin.
     ['scan6_memcached', 'vulnerable/vulnerable-system/open-memcached'],
     ['event6_honeypot_brute_force', 'intrusion-attempts/brute-force/@application'],
   ];
   for (const [report, cls] of known) assert.equal(reportSchema(report)?.class, cls, report);
-  assert.equal(Object.keys(REPORTS).length, 150);
+  assert.equal(Object.keys(REPORTS).length, 177);
   // Report types the schema does not name: the family rules.
   const families: Array<[string, string, string]> = [
     ['scan_foo_vulnerable', 'vulnerable-system', 'vulnerable-foo'],
@@ -179,6 +189,10 @@ test('Shadowserver report types classify per the published report schema', () =>
     assert.deepEqual(classifyReport(report), { type, identifier }, report);
   }
   assert.equal(reportTypeOf('/in/2026-11-25-event4_honeypot_brute_force-asia-jp-123-asn.csv'), 'event4_honeypot_brute_force');
+  assert.equal(reportTypeOf('2026-11-25-scan6_rsync-asia-jp-asn64500.csv'), 'scan6_rsync');
+  // The schema's own examples (report-filename.md): a number before the organisation, a suffix after it.
+  assert.equal(reportTypeOf('2024-07-04-dns_openresolver-123-sample-asn.csv'), 'dns_openresolver');
+  assert.equal(reportTypeOf('2020-04-03-scan_ics-sample-asn-delayed.csv'), 'scan_ics');
   assert.equal(reportTypeOf('events.csv'), undefined);
 });
 

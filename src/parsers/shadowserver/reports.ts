@@ -1,8 +1,14 @@
 // Shadowserver's published report schema (The-Shadowserver-Foundation/report_schema, intelmq.json
-// of 2024-09-24: 150 report types), restated in the desk's own terms: per report type (the name in
-// the file name), its classification, its constant fields, and the columns it maps otherwise than
-// the columns all reports share (SHARED in schema.ts). Every column named nowhere becomes
-// extra.<column>, as in the schema's reference parser.
+// of 2026-09-10, "Added Accessible-MikroTik feeds": 177 report types), restated in the desk's own
+// terms: per report type (the name in the file name), its classification, its constant fields, and
+// the columns it maps otherwise than the columns all reports share (SHARED in schema.ts). Every
+// column named nowhere becomes extra.<column>, as in the schema's reference parser.
+//
+// Where the schema moved columns to fields IntelMQ 3.5 added (2025-12: `severity`, `product.vendor`
+// / `.name` / `.version` from device_*, `product.vulnerabilities` from the CVEs in `tag` or from
+// `vulnerability_id`), the desk keeps them under extra.<column> and the tag's CVEs in extra.cve, as
+// its event schema has no such keys (docs/EVENTS.md); the classifications and every other mapping
+// follow the schema.
 
 export interface ReportSchema {
   /** taxonomy/type/identifier; an identifier `@column` is that column's value in each row. */
@@ -19,8 +25,13 @@ export interface ReportSchema {
   readonly cols?: Readonly<Record<string, string>>;
 }
 
+/** ISAKMP scans: the exchange type and SPI size under the names IntelMQ gives them. */
+const ISAKMP = { exchange_type: 'extra.isakmp_exchange_type', spi_size: 'extra.isakmp_spi_size' };
+/** Badsecrets: the product whose known secret was found, and the HTTP columns under http_ names. */
+const BADSECRETS = { badsecret_product: 'extra.badsecret_value', http: 'extra.http_version', server: 'extra.http_server', request_path: 'extra.http_path' };
+
 export const REPORTS: Readonly<Record<string, ReportSchema>> = {
-  blocklist: { class: 'other/blacklist/blacklisted-ip', cols: { ip: 'source.ip source.network' } },
+  blocklist: { class: 'other/blacklist/blacklisted-ip', cols: { ip: 'source.ip source.network', source: 'extra.source_name' } },
   compromised_account: { class: 'information-content-security/data-leak/compromised-account', cols: { username: 'source.account', detail: 'event_description.text' } },
   compromised_iot: { class: 'intrusions/system-compromise/compromised-iot', sourceNaics: true, cols: { family: 'malware.name', category: 'event_description.text', account: 'source.account' } },
   compromised_iot6: { class: 'intrusions/system-compromise/compromised-iot', sourceNaics: true, cols: { family: 'malware.name', category: 'event_description.text', account: 'source.account' } },
@@ -30,9 +41,10 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   device_id6: { class: 'other/undetermined/device-id', sourceNaics: true },
   event4_microsoft_sinkhole: { class: 'malicious-code/infected-system/@infection', cols: { infection: 'malware.name classification.identifier' } },
   event4_microsoft_sinkhole_http: { class: 'malicious-code/infected-system/@infection', app: 'http', cols: { infection: 'malware.name classification.identifier', http_url: 'destination.url', http_host: 'destination.fqdn' } },
+  event6_initial_access_broker: { class: 'malicious-code/infected-system/@infection', cols: { infection: 'malware.name classification.identifier', account: 'source.account' } },
   event6_sinkhole: { class: 'malicious-code/infected-system/@infection', cols: { infection: 'malware.name classification.identifier' } },
   event6_sinkhole_http: { class: 'malicious-code/infected-system/@infection', app: 'http', cols: { infection: 'malware.name classification.identifier', http_url: 'destination.url', http_host: 'destination.fqdn' } },
-  event6_sinkhole_http_referer: { class: 'malicious-code/infected-system/@infection', app: 'http', cols: { infection: 'malware.name classification.identifier', http_url: 'destination.url', http_host: 'destination.fqdn' } },
+  event6_sinkhole_http_referer: { class: 'malicious-code/infected-system/@infection', app: 'http', cols: { infection: 'malware.name classification.identifier', http_referer_ip: 'source.ip', http_url: 'destination.url', http_host: 'destination.fqdn' } },
   event4_ddos_participant: { class: 'availability/ddos/ddos-participant' },
   event4_honeypot_adb_scan: { class: 'information-gathering/scanner/honeypot-adb-scan', app: 'adb' },
   event4_honeypot_brute_force: { class: 'intrusion-attempts/brute-force/@application', cols: { application: 'extra.application classification.identifier', username: 'destination.account' } },
@@ -46,23 +58,29 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   event4_honeypot_rdp_scan: { class: 'information-gathering/scanner/honeypot-rdp-scan', app: 'rdp' },
   event4_honeypot_rocketmq_scan: { class: 'information-gathering/scanner/honeypot-rocketmq-scan', app: 'rocketmq' },
   event4_honeypot_smb_scan: { class: 'information-gathering/scanner/honeypot-smb-scan', app: 'smb' },
+  event4_honeypot_snmp_scan: { class: 'information-gathering/scanner/honeypot-snmp-scan', app: 'snmp' },
+  event4_initial_access_broker: { class: 'malicious-code/infected-system/@infection', cols: { infection: 'malware.name classification.identifier', account: 'source.account' } },
   event4_ip_spoofer: { class: 'fraud/masquerade/ip-spoofer', cols: { network: 'source.network', infection: 'malware.name extra.infection' } },
   event4_sinkhole: { class: 'malicious-code/infected-system/@infection', cols: { infection: 'malware.name classification.identifier' } },
   event4_sinkhole_dns: { class: 'other/other/sinkholedns', app: 'dns', cols: { src_naics: 'extra.naics', src_sector: 'extra.sector', query_type: 'extra.dns_query_type', query: 'extra.dns_query' } },
   event4_sinkhole_http: { class: 'malicious-code/infected-system/@infection', app: 'http', cols: { infection: 'malware.name classification.identifier', http_url: 'destination.url', http_host: 'destination.fqdn' } },
-  event4_sinkhole_http_referer: { class: 'malicious-code/infected-system/@infection', app: 'http', cols: { infection: 'malware.name classification.identifier', http_url: 'destination.url', http_host: 'destination.fqdn' } },
+  event4_sinkhole_http_referer: { class: 'malicious-code/infected-system/@infection', app: 'http', cols: { infection: 'malware.name classification.identifier', http_referer_ip: 'source.ip', http_url: 'destination.url', http_host: 'destination.fqdn' } },
   malware_url: { class: 'malicious-code/malware-distribution/malware-url', sourceNaics: true, cols: { url: 'source.url', hostname: 'source.fqdn', sha256: 'malware.hash.sha256' } },
   population6_bgp: { class: 'vulnerable/vulnerable-system/accessible-bgp', app: 'bgp', sourceNaics: true },
   population6_http_proxy: { class: 'other/other/accessible-http-proxy', app: 'http', sourceNaics: true },
+  population6_isakmp: { class: 'other/other/accessible-ike', app: 'ipsec', sourceNaics: true, cols: ISAKMP },
   population6_msmq: { class: 'vulnerable/vulnerable-system/accessible-msmq', app: 'msmq', sourceNaics: true },
   population_bgp: { class: 'vulnerable/vulnerable-system/accessible-bgp', app: 'bgp', sourceNaics: true },
   population_http_proxy: { class: 'other/other/accessible-http-proxy', app: 'http', sourceNaics: true },
+  population_isakmp: { class: 'other/other/accessible-ike', app: 'ipsec', sourceNaics: true, cols: ISAKMP },
   population_msmq: { class: 'vulnerable/vulnerable-system/accessible-msmq', app: 'msmq', sourceNaics: true },
+  population_ntrip: { class: 'other/other/accessible-ntrip', app: 'ntrip', sourceNaics: true },
   ransomware_victim: { class: 'intrusions/system-compromise/ransomware-victim', sourceNaics: true },
   sandbox_conn: { class: 'malicious-code/malware-distribution/sandbox-conn', sourceNaics: true, cols: { hostname: 'source.fqdn', md5: 'malware.hash.md5', sha1: 'malware.hash.sha1', sha256: 'malware.hash.sha256' } },
   sandbox_dns: { class: 'other/other/sandbox-dns', app: 'dns', cols: { request_type: 'extra.dns_query_type', family: 'malware.name', md5: 'malware.hash.md5', sha1: 'malware.hash.sha1', sha256: 'malware.hash.sha256' } },
   sandbox_url: { class: 'malicious-code/malware-distribution/sandbox-url', sourceNaics: true, cols: { hostname: 'source.fqdn', method: 'extra.http_request_method', url: 'destination.url', md5: 'malware.hash.md5', sha1: 'malware.hash.sha1', sha256: 'malware.hash.sha256' } },
   scan6_activemq: { class: 'vulnerable/vulnerable-system/open-activemq', app: 'activemq', sourceNaics: true },
+  scan6_badsecrets: { class: 'vulnerable/weak-crypto/badsecret', app: 'http', sourceNaics: true, cols: BADSECRETS },
   scan6_bgp: { class: 'vulnerable/vulnerable-system/open-bgp', app: 'bgp', sourceNaics: true },
   scan6_cwmp: { class: 'vulnerable/vulnerable-system/open-cwmp', app: 'cwmp', sourceNaics: true },
   scan6_dns: { class: 'vulnerable/vulnerable-system/dns-open-resolver', app: 'dns', sourceNaics: true },
@@ -71,17 +89,26 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   scan6_ftp: { class: 'vulnerable/vulnerable-system/accessible-ftp', app: 'ftp', sourceNaics: true },
   scan6_http: { class: 'other/other/accessible-http', app: 'http', sourceNaics: true },
   scan6_http_proxy: { class: 'vulnerable/vulnerable-system/open-http-proxy', app: 'http', sourceNaics: true },
-  scan6_http_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-http', app: 'http', sourceNaics: true, cols: { tag: 'extra.tag extra.cve' } },
+  scan6_http_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-http', app: 'http', sourceNaics: true },
+  scan6_imap: { class: 'other/other/accessible-imap', app: 'imap', sourceNaics: true },
+  scan6_imap_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-imap', app: 'imap', sourceNaics: true },
+  scan6_ip_tunnel: { class: 'vulnerable/vulnerable-system/open-ip-tunnel', sourceNaics: true },
   scan6_ipp: { class: 'vulnerable/vulnerable-system/open-ipp', app: 'ipp', sourceNaics: true },
-  scan6_isakmp: { class: 'vulnerable/vulnerable-system/open-ike', app: 'ipsec', sourceNaics: true },
+  scan6_isakmp: { class: 'vulnerable/vulnerable-system/open-ike', app: 'ipsec', sourceNaics: true, cols: ISAKMP },
   scan6_ldap_tcp: { class: 'vulnerable/vulnerable-system/open-ldap', app: 'ldap', sourceNaics: true, cols: { dns_host_name: 'source.local_hostname' } },
+  scan6_mikrotik_service: { class: 'other/other/open-mikrotik-service', app: 'mikrotik service', sourceNaics: true },
+  scan6_mongodb: { class: 'vulnerable/vulnerable-system/open-mongodb', app: 'mongodb', sourceNaics: true },
   scan6_mqtt: { class: 'vulnerable/vulnerable-system/open-mqtt', app: 'mqtt', sourceNaics: true },
   scan6_mqtt_anon: { class: 'vulnerable/vulnerable-system/open-mqtt-anon', app: 'mqtt', sourceNaics: true },
+  scan6_msrpc: { class: 'vulnerable/potentially-unwanted-accessible/accessible-msrpc', sourceNaics: true, cols: { version: 'extra.msrpc_version' } },
   scan6_mysql: { class: 'vulnerable/vulnerable-system/open-mysql', app: 'mysql', sourceNaics: true },
   scan6_ntp: { class: 'vulnerable/vulnerable-system/ntp-version', app: 'ntp', sourceNaics: true },
   scan6_ntpmonitor: { class: 'vulnerable/vulnerable-system/ntp-monitor', app: 'ntp', sourceNaics: true },
+  scan6_pop3: { class: 'other/other/accessible-pop3', app: 'pop3', sourceNaics: true },
+  scan6_pop3_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-pop3', app: 'pop3', sourceNaics: true },
   scan6_postgres: { class: 'vulnerable/vulnerable-system/open-postgres', app: 'postgres', sourceNaics: true },
   scan6_rdp: { class: 'vulnerable/vulnerable-system/open-rdp', app: 'rdp', transport: 'tcp', sourceNaics: true },
+  scan6_rsync: { class: 'vulnerable/vulnerable-system/accessible-rsync', app: 'rsync', sourceNaics: true },
   scan6_slp: { class: 'vulnerable/vulnerable-system/open-slp', app: 'slp', sourceNaics: true },
   scan6_smb: { class: 'vulnerable/vulnerable-system/open-smb', app: 'smb', transport: 'tcp', sourceNaics: true },
   scan6_smtp: { class: 'other/other/open-smtp', app: 'smtp', sourceNaics: true },
@@ -89,8 +116,8 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   scan6_snmp: { class: 'vulnerable/vulnerable-system/open-snmp', app: 'snmp', sourceNaics: true },
   scan6_ssh: { class: 'other/other/open-ssh', sourceNaics: true },
   scan6_ssl: { class: 'other/other/open-ssl', app: 'https', sourceNaics: true },
-  scan6_ssl_freak: { class: 'vulnerable/vulnerable-system/ssl-freak', app: 'https', sourceNaics: true },
-  scan6_ssl_poodle: { class: 'vulnerable/vulnerable-system/ssl-poodle', app: 'https', sourceNaics: true },
+  scan6_ssl_freak: { class: 'vulnerable/weak-crypto/ssl-freak', app: 'https', sourceNaics: true },
+  scan6_ssl_poodle: { class: 'vulnerable/weak-crypto/ssl-poodle', app: 'https', sourceNaics: true },
   scan6_stun: { class: 'other/other/open-stun', app: 'session traversal utilities for nat', sourceNaics: true },
   scan6_telnet: { class: 'vulnerable/vulnerable-system/open-telnet', app: 'telnet', sourceNaics: true },
   scan6_vnc: { class: 'vulnerable/vulnerable-system/open-vnc', app: 'vnc', transport: 'tcp', sourceNaics: true },
@@ -99,6 +126,7 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   scan_afp: { class: 'vulnerable/vulnerable-system/accessible-afp', app: 'afp' },
   scan_amqp: { class: 'vulnerable/vulnerable-system/accessible-amqp', app: 'amqp' },
   scan_ard: { class: 'vulnerable/vulnerable-system/accessible-ard' },
+  scan_badsecrets: { class: 'vulnerable/weak-crypto/badsecret', app: 'http', sourceNaics: true, cols: BADSECRETS },
   scan_bgp: { class: 'vulnerable/vulnerable-system/open-bgp', app: 'bgp', sourceNaics: true },
   scan_chargen: { class: 'vulnerable/vulnerable-system/open-chargen', app: 'chargen' },
   scan_cisco_smart_install: { class: 'vulnerable/vulnerable-system/accessible-cisco-smart-install', app: 'cisco-smart-install' },
@@ -114,23 +142,29 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   scan_epmd: { class: 'vulnerable/vulnerable-system/open-epmd', app: 'erlang port mapper daemon', sourceNaics: true },
   scan_exchange: { class: 'vulnerable/infected-system/vulnerable-exchange-server', app: 'exchange', sourceNaics: true, cols: { tag: 'extra.tag =exchange', url: 'destination.url' } },
   scan_ftp: { class: 'vulnerable/vulnerable-system/accessible-ftp', app: 'ftp' },
+  scan_gtp: { class: 'vulnerable/potentially-unwanted-accessible/accessible-gtp', sourceNaics: true },
   scan_hadoop: { class: 'vulnerable/vulnerable-system/accessible-hadoop', app: 'hadoop', transport: 'tcp' },
   scan_http: { class: 'other/other/accessible-http', app: 'http', sourceNaics: true },
   scan_http_proxy: { class: 'vulnerable/vulnerable-system/open-http-proxy', app: 'http', sourceNaics: true },
-  scan_http_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-http', app: 'http', cols: { tag: 'extra.tag extra.cve' } },
+  scan_http_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-http', app: 'http' },
   scan_ics: { class: 'vulnerable/vulnerable-system/open-ics', sourceNaics: true, cols: { tag: 'protocol.application' } },
+  scan_imap: { class: 'other/other/accessible-imap', app: 'imap', sourceNaics: true },
+  scan_imap_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-imap', app: 'imap', sourceNaics: true },
+  scan_ip_tunnel: { class: 'vulnerable/vulnerable-system/open-ip-tunnel', sourceNaics: true },
   scan_ipmi: { class: 'vulnerable/vulnerable-system/open-ipmi', app: 'ipmi', transport: 'udp', sourceNaics: true },
   scan_ipp: { class: 'vulnerable/vulnerable-system/open-ipp', app: 'ipp' },
-  scan_isakmp: { class: 'vulnerable/vulnerable-system/open-ike', app: 'ipsec' },
+  scan_isakmp: { class: 'vulnerable/vulnerable-system/open-ike', app: 'ipsec', cols: ISAKMP },
   scan_kubernetes: { class: 'vulnerable/vulnerable-system/open-kubernetes', app: 'kubernetes', sourceNaics: true },
   scan_ldap_tcp: { class: 'vulnerable/vulnerable-system/open-ldap', app: 'ldap', cols: { dns_host_name: 'source.local_hostname' } },
   scan_ldap_udp: { class: 'vulnerable/vulnerable-system/open-ldap', app: 'ldap', sourceNaics: true, cols: { dns_host_name: 'source.local_hostname' } },
   scan_loop_dos: { class: 'vulnerable/vulnerable-system/open-loop-dos', sourceNaics: true, cols: { application: 'protocol.application' } },
   scan_mdns: { class: 'vulnerable/vulnerable-system/open-mdns', app: 'mdns' },
   scan_memcached: { class: 'vulnerable/vulnerable-system/open-memcached', app: 'memcached' },
+  scan_mikrotik_service: { class: 'other/other/open-mikrotik-service', app: 'mikrotik service', sourceNaics: true },
   scan_mongodb: { class: 'vulnerable/vulnerable-system/open-mongodb', app: 'mongodb' },
   scan_mqtt: { class: 'vulnerable/vulnerable-system/open-mqtt', app: 'mqtt' },
   scan_mqtt_anon: { class: 'vulnerable/vulnerable-system/open-mqtt-anon', app: 'mqtt', sourceNaics: true },
+  scan_msrpc: { class: 'vulnerable/potentially-unwanted-accessible/accessible-msrpc', sourceNaics: true, cols: { version: 'extra.msrpc_version' } },
   scan_mssql: { class: 'vulnerable/vulnerable-system/open-mssql', app: 'mssql', cols: { server_name: 'source.local_hostname' } },
   scan_mysql: { class: 'vulnerable/vulnerable-system/open-mysql', app: 'mysql', sourceNaics: true },
   scan_nat_pmp: { class: 'vulnerable/vulnerable-system/open-natpmp', app: 'natpmp' },
@@ -138,6 +172,8 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   scan_netis_router: { class: 'vulnerable/vulnerable-system/open-netis', transport: 'udp' },
   scan_ntp: { class: 'vulnerable/vulnerable-system/ntp-version', app: 'ntp' },
   scan_ntpmonitor: { class: 'vulnerable/vulnerable-system/ntp-monitor', app: 'ntp' },
+  scan_pop3: { class: 'other/other/accessible-pop3', app: 'pop3', sourceNaics: true },
+  scan_pop3_vulnerable: { class: 'vulnerable/vulnerable-system/vulnerable-pop3', app: 'pop3', sourceNaics: true },
   scan_portmapper: { class: 'vulnerable/vulnerable-system/open-portmapper', app: 'portmapper' },
   scan_post_exploitation_framework: { class: 'malicious-code/infected-system/c2-beacon', sourceNaics: true, cols: { http_url: 'destination.url' } },
   scan_postgres: { class: 'vulnerable/vulnerable-system/open-postgres', app: 'postgres', sourceNaics: true },
@@ -158,8 +194,8 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   scan_ssdp: { class: 'vulnerable/vulnerable-system/open-ssdp', app: 'ssdp' },
   scan_ssh: { class: 'other/other/open-ssh', sourceNaics: true },
   scan_ssl: { class: 'other/other/open-ssl', app: 'https', sourceNaics: true },
-  scan_ssl_freak: { class: 'vulnerable/vulnerable-system/ssl-freak', app: 'https' },
-  scan_ssl_poodle: { class: 'vulnerable/vulnerable-system/ssl-poodle', app: 'https' },
+  scan_ssl_freak: { class: 'vulnerable/weak-crypto/ssl-freak', app: 'https' },
+  scan_ssl_poodle: { class: 'vulnerable/weak-crypto/ssl-poodle', app: 'https' },
   scan_stun: { class: 'other/other/open-stun', app: 'session traversal utilities for nat', sourceNaics: true },
   scan_synfulknock: { class: 'vulnerable/vulnerable-system/open-synfulknock', sourceNaics: true },
   scan_telnet: { class: 'vulnerable/vulnerable-system/open-telnet', app: 'telnet' },
@@ -170,6 +206,8 @@ export const REPORTS: Readonly<Record<string, ReportSchema>> = {
   scan_xdmcp: { class: 'vulnerable/vulnerable-system/open-xdmcp', app: 'xdmcp' },
   spam_url: { class: 'abusive-content/spam/spam-url', cols: { url: 'source.url', hostname: 'source.fqdn', src_ip: 'extra.relay.ip', src_asn: 'extra.relay.asn', src_geo: 'extra.relay.geolocation.cc', src_region: 'extra.relay.geolocation.region', src_city: 'extra.relay.geolocation.city', src_naics: 'extra.relay.naics', src_sector: 'extra.relay.sector' } },
   special: { class: 'vulnerable/vulnerable-system/special', sourceNaics: true, cols: { detail: 'event_description.text' } },
+  targeted_host: { class: 'intrusion-attempts/exploit/targeted-host', sourceNaics: true, cols: { family: 'malware.name', category: 'event_description.text', url: 'destination.url' } },
+  targeted_host6: { class: 'intrusion-attempts/exploit/targeted-host', sourceNaics: true, cols: { family: 'malware.name', category: 'event_description.text', url: 'destination.url' } },
 };
 
 /**

@@ -19,7 +19,7 @@ export function classifyReport(report: string): FamilyClass {
   if (/^event[46]_initial_access_broker$/.test(r)) return { type: 'system-compromise', identifier: 'initial-access-broker' };
   if ((m = /^event[46]_honeypot_(\w+)$/.exec(r))) return { type: 'scanner', identifier: `honeypot-${dashed(m[1])}` };
   if ((m = /^population6?_(\w+)$/.exec(r))) return { type: 'vulnerable-system', identifier: `accessible-${dashed(m[1])}` };
-  if ((m = /^scan6?_(\w+?)(_vulnerable)?$/.exec(r))) return { type: 'vulnerable-system', identifier: `${m[2] || m[1] === 'badsecrets' ? 'vulnerable' : 'open'}-${dashed(m[1])}` };
+  if ((m = /^scan6?_(\w+?)(_vulnerable)?$/.exec(r))) return { type: 'vulnerable-system', identifier: `${m[2] ? 'vulnerable' : 'open'}-${dashed(m[1])}` };
   return { type: 'undetermined', identifier: dashed(r) };
 }
 
@@ -78,6 +78,8 @@ const SHARED: Record<string, string> = {
   dst_geo: 'destination.geolocation.cc', dst_region: 'destination.geolocation.region', dst_city: 'destination.geolocation.city',
   dst_naics: 'extra.destination.naics', dst_sector: 'extra.destination.sector',
   infection: 'malware.name',
+  // The schema also reads the CVEs a tag names (product.vulnerabilities); the desk keeps them in extra.cve.
+  tag: 'extra.tag extra.cve',
 };
 
 /** How a value is read for an event key (any other key: as it is). */
@@ -87,7 +89,7 @@ const KEY_CONV: Record<string, Conv> = {
   'source.reverse_dns': 'lower', 'destination.reverse_dns': 'lower', 'source.fqdn': 'fqdn', 'destination.fqdn': 'fqdn',
   'protocol.transport': 'lower', 'protocol.application': 'lower', 'malware.name': 'lower', 'extra.cve': 'cve',
   'extra.naics': 'int', 'extra.source.naics': 'int', 'extra.destination.naics': 'int', 'extra.relay.naics': 'int',
-  'extra.relay.ip': 'ip', 'extra.relay.asn': 'int',
+  'extra.relay.ip': 'ip', 'extra.relay.asn': 'int', 'extra.isakmp_spi_size': 'int', 'extra.msrpc_version': 'num',
 };
 
 /** Extra columns the schema reads as numbers, yes/no or times (the rest stay text). */
@@ -99,10 +101,10 @@ for (const c of `response_size amplification min_amplification cert_length ssl_v
   total_disk used_disk free_disk startup_error_line ack_number window_size domain_controller_functionality domain_functionality
   forest_functionality highest_committed_usn message_type_int message2_type_int major_error_code_int minor_error_code_int
   http_referer_port peer poll precision stratum tc clk_wander frequency jitter leap offset rootdelay rootdispersion avg_pps
-  max_pps vulnerability_score`.split(/\s+/)) EXTRA_CONV[c] = 'num';
+  max_pps vulnerability_score teid sequence bit_rate packet_type_value fragment_length max_transmit max_receive`.split(/\s+/)) EXTRA_CONV[c] = 'num';
 for (const c of `cert_valid self_signed cert_expired browser_trusted freak_vulnerable ssl_poodle anonymous_access build_snapshot ok
   nat http_usessl packet_randomized is_global_catalog_ready is_synchronized ipv4_dhcp_enable ipv6_dhcp_enable none_auth md2_auth
-  md5_auth passkey_auth oem_auth permessage_auth userlevel_auth usernames nulluser anon_login client_ssl`.split(/\s+/)) EXTRA_CONV[c] = 'bool';
+  md5_auth passkey_auth oem_auth permessage_auth userlevel_auth usernames nulluser anon_login client_ssl authentication fee`.split(/\s+/)) EXTRA_CONV[c] = 'bool';
 for (const c of ['http_date', 'start_time', 'end_time']) EXTRA_CONV[c] = 'time';
 // Industry codes: 0 is unknown.
 EXTRA_CONV.http_referer_asn = EXTRA_CONV.http_referer_naics = EXTRA_CONV.sic = 'int';
