@@ -17,6 +17,7 @@ import { fail2ban } from './fail2ban/index.js';
 import { jpcert } from './jpcert/index.js';
 import { acns } from './acns/index.js';
 import { safebrowsing } from './safebrowsing/index.js';
+import { abusehub } from './abusehub/index.js';
 import { freeform } from './freeform/index.js';
 import { isZip } from './zip.js';
 import { DEFAULT_LIMITS, type ParseContext, type ParsedReport, type ParseLimits } from './types.js';
@@ -30,7 +31,7 @@ export { csvEvents, reportTypeOf } from './shadowserver/index.js';
 export { ParseRefusal } from './mail/mime.js';
 
 /** Mail formats, most specific first; freeform takes whatever is left. */
-export const FORMATS: FormatParser[] = [xarf, spamcop, arf, shadowserver, fail2ban, jpcert, acns, safebrowsing, freeform];
+export const FORMATS: FormatParser[] = [xarf, spamcop, arf, abusehub, shadowserver, fail2ban, jpcert, acns, safebrowsing, freeform];
 
 export interface ParseHint { filename?: string; contentType?: string }
 
