@@ -15,6 +15,7 @@ import { xarfType } from '../src/parsers/xarf/index.js';
 import { classifyReport, reportSchema } from '../src/parsers/shadowserver/schema.js';
 import { REPORTS } from '../src/parsers/shadowserver/reports.js';
 import { DEFAULT_LIMITS, csvEvents, parseReport, reportTypeOf } from '../src/parsers/index.js';
+import { subjectReportType } from '../src/parsers/shadowserver/index.js';
 import { ownedMatcher } from '../src/parsers/ours.js';
 import { TAXONOMY } from '../src/events/event.js';
 
@@ -194,6 +195,23 @@ test('Shadowserver report types classify per the published report schema', () =>
   assert.equal(reportTypeOf('2024-07-04-dns_openresolver-123-sample-asn.csv'), 'dns_openresolver');
   assert.equal(reportTypeOf('2020-04-03-scan_ics-sample-asn-delayed.csv'), 'scan_ics');
   assert.equal(reportTypeOf('events.csv'), undefined);
+  // A file renamed on the way: the type from the mail's subject.
+  assert.equal(subjectReportType('[SAMPLE] Shadowserver scan_http-sample Report: 2019-10-15'), 'scan_http');
+  assert.equal(subjectReportType('[Shadowserver] scan6_ip_tunnel-asia-jp-asn64500 Report: 2026-11-25'), 'scan6_ip_tunnel');
+  assert.equal(subjectReportType('[Shadowserver] JP - 2026-11-25 Open NTP Report'), undefined);
+});
+
+test('a Shadowserver CSV whose name names no report type is read by its columns', async () => {
+  // The old drone layout that clearing houses attach under a random name: a sinkhole event, not a scan.
+  const csv = '"timestamp","ip","port","asn","geo","hostname","type","infection","cc","cc_port","cc_dns"\n'
+    + '"2026-11-25 00:45:59","203.0.113.13",2005,64500,"JP","h.example","udp","ZeroAccess","198.51.100.40",16465,"c2.example"\n';
+  const events = [];
+  for await (const b of csvEvents([csv], { filename: '8787fbe5-3755-4579-8492-2ab7fa2a7438.csv' })) events.push(...b);
+  assert.equal(events.length, 1);
+  assert.equal(events[0]['feed.name'], 'botnet_drone');
+  assert.equal(events[0]['classification.type'], 'infected-system');
+  assert.equal(events[0]['malware.name'], 'zeroaccess');
+  assert.equal(events[0]['destination.ip'], '198.51.100.40');
 });
 
 test('the report schema table names only known classifications and event keys', () => {

@@ -6,6 +6,7 @@ import { CsvReader } from './csv.js';
 import { classify, type Event } from '../../events/event.js';
 import { ipOf, type FormatParser } from '../format.js';
 import { ParseRefusal, type MimePart } from '../mail/mime.js';
+import type { MailReport } from '../mail/report.js';
 import { isZip, unzipPieces, type ZipLimits } from '../zip.js';
 import { DEFAULT_LIMITS, type ParseLimits } from '../types.js';
 import type { EventSink } from '../sink.js';
@@ -20,8 +21,19 @@ export function reportTypeOf(filename: string | undefined): string | undefined {
   return m ? m[2].toLowerCase() : undefined;
 }
 
+/**
+ * The report type a Shadowserver mail's subject names ("Shadowserver scan_http-sample Report:
+ * 2019-10-15", "[Shadowserver] scan6_rsync-asia-jp Report: 2026-11-25"): the first word that is a
+ * report type of the schema, an old report name, or of a scan/event/population family.
+ */
+export function subjectReportType(subject: string): string | undefined {
+  return subject.toLowerCase().split(/[^a-z0-9_]+/).find((w) => reportSchema(w) !== undefined || /^(?:scan6?|event[46]|population6?)_[a-z0-9_]+$/.test(w));
+}
+
 export interface CsvOptions {
   filename?: string;
+  /** The report type named elsewhere (the mail's subject), for files whose name names none. */
+  report?: string;
   /** Largest single CSV record, characters (an unclosed quote would otherwise swallow the file). */
   maxRecordBytes?: number;
   /** Caps for a zipped feed (defaults: DEFAULT_LIMITS). */
@@ -52,12 +64,12 @@ export async function* csvEvents(input: Chunks, opts: CsvOptions = {}, batchSize
     let feed: FeedReader | undefined;
     const pieces = unzipPieces(chunks as AsyncIterable<Uint8Array>, opts.limits ?? DEFAULT_LIMITS, (name) => /\.csv$/i.test(name));
     for await (const piece of pieces) {
-      if (feed?.name !== piece.name) feed = new FeedReader(piece.name, opts.maxRecordBytes);
+      if (feed?.name !== piece.name) feed = new FeedReader(piece.name, opts.maxRecordBytes, opts.report);
       yield* take(feed, feed.reader.push(piece.data));
       if (piece.final) yield* take(feed, feed.reader.end());
     }
   } else {
-    const feed = new FeedReader(opts.filename, opts.maxRecordBytes);
+    const feed = new FeedReader(opts.filename, opts.maxRecordBytes, opts.report);
     for await (const chunk of chunks) yield* take(feed, feed.reader.push(chunk));
     yield* take(feed, feed.reader.end());
   }
@@ -69,12 +81,12 @@ class FeedReader {
   readonly reader: CsvReader;
   private plan?: RowPlan;
 
-  constructor(readonly name: string | undefined, maxRecord?: number) {
+  constructor(readonly name: string | undefined, maxRecord?: number, private readonly report?: string) {
     this.reader = new CsvReader(maxRecord);
   }
 
   row(fields: string[]): Event | null {
-    if (!this.plan) { this.plan = planFor(fields, this.name); return null; }
+    if (!this.plan) { this.plan = planFor(fields, this.name, this.report); return null; }
     return this.plan.map(fields);
   }
 }
@@ -96,9 +108,9 @@ interface Step { i: number; key: string; conv: Conv }
 
 type Pairs = [string, unknown][];
 
-function planFor(header: string[], filename?: string): RowPlan {
+function planFor(header: string[], filename?: string, named?: string): RowPlan {
   const cols = header.map((h) => h.trim().toLowerCase());
-  const report = reportTypeOf(filename) ?? guessReportType(cols);
+  const report = reportTypeOf(filename) ?? named ?? guessReportType(cols);
   const schema = report ? reportSchema(report) : undefined;
   return schema ? schemaPlan(cols, report!, schema) : familyPlan(cols, report);
 }
@@ -232,6 +244,8 @@ function guessReportType(cols: string[]): string | undefined {
   if (!has('timestamp') || !(has('geo') || has('src_geo') || has('asn') || has('src_asn'))) return undefined;
   if (has('src_ip') && has('infection')) return has('http_url') ? 'event4_sinkhole_http' : 'event4_sinkhole';
   if (has('src_ip') && has('dst_ip')) return 'event4_honeypot_darknet';
+  // The old drone report (an infected host and the C&C it called), still attached by clearing houses.
+  if (has('ip') && has('infection') && has('cc')) return 'botnet_drone';
   if (has('http_host') && has('category')) return 'compromised_website';
   if (has('ip') && has('port')) return 'scan_unknown';
   return 'shadowserver_unknown';
@@ -300,9 +314,9 @@ export function toIsoTime(v: string): string | undefined {
   return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace(/(?:\.000)?Z$/, '+00:00');
 }
 
-export async function sinkCsv(data: Buffer, filename: string | undefined, sink: EventSink, limits: ParseLimits): Promise<void> {
+export async function sinkCsv(data: Buffer, filename: string | undefined, sink: EventSink, limits: ParseLimits, report?: string): Promise<void> {
   try {
-    for await (const batch of csvEvents([data], { filename, limits })) {
+    for await (const batch of csvEvents([data], { filename, limits, report })) {
       for (const e of batch) sink.add(e);
       if (sink.full) await sink.flush();
     }
@@ -317,14 +331,18 @@ function isCsvPart(p: MimePart): boolean {
   return f.endsWith('.csv') || f.endsWith('.zip') || p.type === 'text/csv' || p.type === 'application/zip' || p.type === 'application/x-zip-compressed';
 }
 
+const sentByShadowserver = (mail: MailReport) => /@(?:[a-z0-9-]+\.)*shadowserver\.org$/.test(mail.from.email ?? '');
+
 export const shadowserver: FormatParser = {
   name: 'shadowserver',
   detect(mail) {
-    const fromShadowserver = /@(?:[a-z0-9-]+\.)*shadowserver\.org$/.test(mail.from.email ?? '');
+    const fromShadowserver = sentByShadowserver(mail);
     return mail.parts().some((p) => isCsvPart(p) && (fromShadowserver || reportTypeOf(p.filename) !== undefined || p.type === 'text/csv'));
   },
   async parse(mail, ctx, sink) {
-    for (const p of mail.parts()) if (isCsvPart(p)) await sinkCsv(p.body(), p.filename, sink, ctx.limits);
+    // A file renamed on the way (report.csv, a random name) still has its type in Shadowserver's subject.
+    const named = sentByShadowserver(mail) || /\bshadowserver\b/i.test(mail.subject) ? subjectReportType(mail.subject) : undefined;
+    for (const p of mail.parts()) if (isCsvPart(p)) await sinkCsv(p.body(), p.filename, sink, ctx.limits, named);
     return { forwardConsent: null };
   },
 };
