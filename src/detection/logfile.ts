@@ -3,7 +3,8 @@
 // dropped (fail2ban's rstrip('\r\n')), and a cap on the length of one line (the rest of an
 // oversized line is dropped and counted).
 import { isAscii } from 'node:buffer';
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { NON_ASCII } from './regex.js';
 
 /**
@@ -14,6 +15,9 @@ export interface LineBatch { lines: string[]; firstLineNo: number; ascii: boolea
 
 /** `unfinished`: a last line without a line end, left unread (readLogLines with wholeLines). */
 export interface ReadStats { lines: number; truncated: number; unfinished: number }
+
+/** Bytes read at a time. */
+const CHUNK = 1 << 20;
 
 export function newReadStats(): ReadStats { return { lines: 0, truncated: 0, unfinished: 0 }; }
 
@@ -51,40 +55,67 @@ export async function* readLogLines(path: string, stats: ReadStats = newReadStat
     else push(text.slice(start, end));
   };
   if (range && range.end <= range.start) return;
-  const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
-  for await (const chunk of stream) {
-    const bytes = chunk as Buffer;
-    let text: string;
-    // Pure ASCII bytes read as Latin-1 give the same text, faster; what the decoder still held
-    // (an incomplete sequence, which an ASCII byte ends as invalid) is flushed first.
-    if (isAscii(bytes)) {
-      const held = decoder.decode();
-      text = rest + held + bytes.toString('latin1');
-      if (held || NON_ASCII.test(rest)) batchAscii = false;
-    } else {
-      text = rest + decoder.decode(bytes, { stream: true });
-      batchAscii = false;
-    }
-    let start = 0;
-    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+  /** The lines of text[from...] that end in it; where the unfinished rest starts. */
+  const scan = (text: string, from: number): number => {
+    let start = from;
+    for (let end = text.indexOf('\n', start); end >= 0; end = text.indexOf('\n', start)) {
       if (dropping) dropping = false;
       else if (end - start > MAX_LINE) { push(text.slice(start, start + MAX_LINE)); stats.truncated++; }
       else pushEnded(text, start, end);
       start = end + 1;
     }
-    rest = text.slice(start);
-    if (rest.length > MAX_LINE) {
-      if (!dropping) { push(rest.slice(0, MAX_LINE)); stats.truncated++; }
-      dropping = true;
-      rest = '';
+    return start;
+  };
+  // One buffer read into again and again: a fresh one per chunk costs more in page faults (new
+  // memory) than the decoding itself. Each chunk is decoded into its own string, not appended
+  // to the rest of the previous one (that would copy the whole chunk once more).
+  const fh = await open(path, 'r');
+  try {
+    let pos = range?.start ?? 0;
+    const stop = range?.end ?? Infinity;
+    const buf = Buffer.allocUnsafeSlow(Math.max(1, Math.min(CHUNK, stop - pos, (await fh.stat()).size - pos)));
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, stop - pos), pos);
+      if (bytesRead <= 0) break;
+      pos += bytesRead;
+      const bytes = buf.subarray(0, bytesRead);
+      let head: string, text: string;
+      // Pure ASCII bytes read as Latin-1 give the same text, faster; what the decoder still held
+      // (an incomplete sequence, which an ASCII byte ends as invalid) is flushed first.
+      if (isAscii(bytes)) {
+        const held = decoder.decode();
+        head = rest + held;
+        text = bytes.toString('latin1');
+        if (held || NON_ASCII.test(rest)) batchAscii = false;
+      } else {
+        head = rest;
+        text = decoder.decode(bytes, { stream: true });
+        batchAscii = false;
+      }
+      let start = 0;
+      if (head) {
+        // The line begun in the previous chunk, ended in this one.
+        const nl = text.indexOf('\n');
+        if (nl < 0) { head += text; start = text.length; }
+        else { scan(head + text.slice(0, nl + 1), 0); start = nl + 1; head = ''; }
+      }
+      start = scan(text, start);
+      rest = head + text.slice(start);
+      if (rest.length > MAX_LINE) {
+        if (!dropping) { push(rest.slice(0, MAX_LINE)); stats.truncated++; }
+        dropping = true;
+        rest = '';
+      }
+      if (batch.length >= batchSize) {
+        yield { lines: batch, firstLineNo: first, ascii: batchAscii, newline: keepNewline };
+        first += batch.length;
+        batch = [];
+        // What is carried over decides the next batch's flag, with the next chunk.
+        batchAscii = true;
+      }
     }
-    if (batch.length >= batchSize) {
-      yield { lines: batch, firstLineNo: first, ascii: batchAscii, newline: keepNewline };
-      first += batch.length;
-      batch = [];
-      // What is carried over decides the next batch's flag, with the next chunk.
-      batchAscii = true;
-    }
+  } finally {
+    await fh.close();
   }
   rest += decoder.decode();
   if (rest && !dropping) {
