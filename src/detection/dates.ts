@@ -67,6 +67,11 @@ export abstract class DateTemplate {
     this.probed = null;
   }
 
+  /** The expressions made so far (re(), probe()), to warm without making the others. */
+  made(): Regex[] {
+    return [this.compiled, this.probed].filter((r): r is Regex => r !== null);
+  }
+
   get anchored(): boolean { return (this.flags & (LINE_BEGIN | LINE_END)) !== 0; }
 
   /** The compiled template; throws DatePatternError when the pattern is not a valid regex. */
@@ -338,7 +343,10 @@ export class DateDetector {
       return;
     }
     if (key.includes('{DATE}')) {
+      const from = this.slots.length;
       this.addDefaults(undefined, pattern, false);
+      // The filter's own text around each default: a broken one is reported at load.
+      for (const s of this.slots.slice(from)) s.template.re();
       return;
     }
     const t = key === '{NONE}' ? this.cache.pattern('{UNB}^', key) : this.cache.pattern(pattern, key);
@@ -486,7 +494,8 @@ export function dateDetector(datepattern: string | undefined, yearCent: string, 
   if (datepattern !== undefined) {
     for (const p of datepattern.split(/\n+/).map((s) => s.trim()).filter(Boolean)) dd.appendPattern(p);
   }
-  // fail2ban adds the defaults on the first line; now, so that they compile before any budget runs.
+  // fail2ban adds the defaults on the first line; now. They compile when first tried: most logs
+  // need one or two of them.
   if (!dd.templates.length) dd.addDefaults();
   return dd;
 }

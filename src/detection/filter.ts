@@ -7,6 +7,7 @@ import { localTime, type LocalTime } from './localtime.js';
 import { FailRegex, LiteralDispatch, NON_ASCII, Regex, RegexError, StartDispatch, type Groups } from './regex.js';
 import { yearCentRE, type Clock } from './strptime.js';
 import { LineBudget, runGuarded } from './budget.js';
+import { TranslationCache } from './translationcache.js';
 import { enableBacktrackFallback } from '../regexp-fallback.js';
 import { formatIPv4, formatIPv6, parseIPv6 } from '../attribution/ip.js';
 
@@ -39,6 +40,11 @@ export interface FilterOptions {
    * results, slower; the tests compare both.
    */
   dispatch?: boolean;
+  /**
+   * A directory where the filter's translated expressions are kept between runs
+   * (translationcache.ts; e.g. defaultTranslationCacheDir()). Default: none.
+   */
+  translationCache?: string;
 }
 
 /** A failure found in the log: one per matching line, the way fail2ban reports it. */
@@ -110,6 +116,8 @@ export interface Filter {
    */
   carryState(): string;
   dateSearches(): number;
+  /** Stores translations made since load (a date template's probe) in the translation cache, if any. */
+  saveTranslations(): void;
 }
 
 /** What the caller knows of a batch of lines, to spare work. */
@@ -272,7 +280,7 @@ class FilterEngine implements Filter {
   private readonly guardLength: number;
   private readonly st: FilterStats;
 
-  constructor(readonly definition: FilterDefinition, opts: FilterOptions) {
+  constructor(readonly definition: FilterDefinition, opts: FilterOptions, private readonly cache: TranslationCache | null = null) {
     this.name = definition.name;
     this.logtype = definition.logtype;
     this.journal = definition.logtype === 'journal';
@@ -344,6 +352,8 @@ class FilterEngine implements Filter {
 
   dateSearches(): number { return this.dd.searches; }
 
+  saveTranslations(): void { this.cache?.save(); }
+
   process(line: string, lineNo: number): Failure[] {
     if (this.skipComments && (line.length === 0 || line.charCodeAt(0) === 35)) return [];
     const uni = NON_ASCII.test(line);
@@ -400,11 +410,12 @@ class FilterEngine implements Filter {
   /**
    * V8 compiles an expression on its first use, for Unicode classes in tens of milliseconds: that
    * is done outside the per-line budget, for the ASCII variants at load, for the Unicode ones on
-   * the first line that needs them.
+   * the first line that needs them. Default date templates are made when the detector first tries
+   * them (inside the budget: a millisecond or so each, most never are).
    */
   private warm(uni: boolean): void {
     if (this.warmedAscii && (!uni || this.warmedUnicode)) return;
-    const all: Regex[] = [...(this.pref ? [this.pref] : []), ...this.fails, ...this.ignores, ...this.dd.templates.map((t) => t.re())];
+    const all: Regex[] = [...(this.pref ? [this.pref] : []), ...this.fails, ...this.ignores, ...this.dd.templates.flatMap((t) => t.made())];
     for (const re of all) re.warm(uni);
     this.warmedAscii = true;
     if (uni) this.warmedUnicode = true;
@@ -714,10 +725,15 @@ export function loadFilter(spec: string, opts: FilterOptions = {}): Filter {
     if (e instanceof FilterConfigError) throw new FilterError(`filter ${spec}: ${e.message}`, spec);
     throw e;
   }
-  return new FilterEngine(def, opts);
+  return filterFromDefinition(def, opts);
 }
 
 /** Builds a filter from an already read definition (jails that override failregex etc.). */
 export function filterFromDefinition(def: FilterDefinition, opts: FilterOptions = {}): Filter {
-  return new FilterEngine(def, opts);
+  const cache = opts.translationCache ? new TranslationCache(opts.translationCache, def) : null;
+  cache?.open();
+  const filter = new FilterEngine(def, opts, cache);
+  // Every template and expression is translated by now (warmed at load).
+  cache?.save();
+  return filter;
 }

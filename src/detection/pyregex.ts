@@ -73,6 +73,11 @@ export interface Translated {
   repeatedCaptures: RepeatedCapture[];
   /** Named groups that end where the match ends (only zero-width assertions follow them). */
   endingGroups: string[];
+  /**
+   * Set by Regex once V8 (this Node version) accepted both variants: a Regex made from it again
+   * (another filter, a worker thread, the translation cache) compiles the Unicode one on first use.
+   */
+  compiled?: boolean;
 }
 
 /**
@@ -790,7 +795,10 @@ function flagsUsedAnywhere(n: Node, bit: number): 'on' | 'off' | 'none' {
 export function translate(pattern: string, opts: TranslateOptions = {}): Translated {
   const key = JSON.stringify([pattern, !!opts.multiline, !!opts.ignoreCase, !!opts.group1Start, opts.keep ?? null]);
   let t = translations.get(key);
-  if (!t) translations.set(key, t = translateNew(pattern, opts));
+  if (!t) {
+    translations.set(key, t = translateNew(pattern, opts));
+    translatedHere++;
+  }
   return t;
 }
 
@@ -801,6 +809,10 @@ export interface TranslateOptions { multiline?: boolean; ignoreCase?: boolean; g
  * worker thread is given them instead of translating the same filter again.
  */
 const translations = new Map<string, Translated>();
+let translatedHere = 0;
+
+/** How many translations this thread has made itself (not given by useTranslations). */
+export function translationCount(): number { return translatedHere; }
 
 export function translationsMade(): Array<[string, Translated]> { return [...translations]; }
 

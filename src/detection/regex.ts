@@ -80,7 +80,9 @@ export class Regex {
   readonly firstChars: Uint8Array | null;
   private readonly prefixGroup: number;
   private readonly ascii: RegExp;
-  private readonly unicodeRe: RegExp;
+  /** Made on first use when V8 has accepted it before (Translated.compiled): most logs are ASCII. */
+  private unicodeRe: RegExp | null = null;
+  private readonly unicodeSource: { source: string; flags: string };
   private readonly repeated: RepeatedCapture[];
   private readonly repeatedRe = new Map<string, RegExp>();
   private readonly repeatedFlags: string;
@@ -116,11 +118,14 @@ export class Regex {
       // Match positions (the `d` flag) are needed only to replay repeated groups.
       const d = t.repeatedCaptures.length || (opts.group1Start && t.prefixGroup < 0) ? 'd' : '';
       this.ascii = new RegExp(t.ascii.source, 'g' + d + t.ascii.flags);
-      // Compile the Unicode variant now as well, so that an untranslatable pattern fails at load.
-      this.unicodeRe = new RegExp(t.unicode.source, 'g' + d + t.unicode.flags);
+      this.unicodeSource = { source: t.unicode.source, flags: 'g' + d + t.unicode.flags };
+      // The Unicode variant is made now the first time (an untranslatable pattern fails at load),
+      // else on first use: its Unicode classes cost V8 up to ~10 ms each to set up.
+      if (!t.compiled) this.unicode();
     } catch (e) {
       throw new RegexError(`Cannot express regular expression '${regex}' in JavaScript: ${(e as Error).message}`);
     }
+    t.compiled = true;
     this.repeated = t.repeatedCaptures;
     this.repeatedFlags = t.ascii.flags;
     this.names = [...t.groups.keys()];
@@ -158,7 +163,7 @@ export class Regex {
   /** Runs the expression once so that V8 compiles it now (one-byte and two-byte subjects for Unicode). */
   warm(unicode: boolean): void {
     for (const subject of unicode ? ['\u00e9\n', '\u044f\n'] : ['x\n']) {
-      const re = unicode ? this.unicodeRe : this.ascii;
+      const re = unicode ? this.unicode() : this.ascii;
       re.lastIndex = 0;
       re.exec(subject);
     }
@@ -170,11 +175,15 @@ export class Regex {
     if (this.prefix && (pos > 0 || !subject.startsWith(this.prefix))) return null;
     if (this.firstChars && (pos > 0 || this.firstChars[subject.charCodeAt(0)] === 0)) return null;
     for (let i = 0; i < this.literals.length; i++) if (subject.indexOf(this.literals[i], pos) < 0) return null;
-    const re = uni ? this.unicodeRe : this.ascii;
+    const re = uni ? this.unicode() : this.ascii;
     re.lastIndex = pos;
     const m = re.exec(subject);
     if (m && this.repeated.length) this.recoverRepeated(m, subject, uni);
     return m;
+  }
+
+  private unicode(): RegExp {
+    return (this.unicodeRe ??= new RegExp(this.unicodeSource.source, this.unicodeSource.flags));
   }
 
   /** Python keeps a capture from an earlier iteration of `(...)*`; V8 clears it: replay the iterations. */

@@ -8,12 +8,13 @@ import { FilterError, loadFilter, type Failure, type FilterStats } from '../../d
 import { newReadStats, readLogLines, type ReadStats } from '../../detection/logfile.js';
 import { localTime } from '../../detection/localtime.js';
 import { MIN_PART, partCount, PartsCount } from '../../detection/parallel.js';
+import { defaultTranslationCacheDir } from '../../detection/translationcache.js';
 import { UsageError, type Command } from '../command.js';
 
 export const regex: Command = {
   name: 'regex',
   summary: 'run a fail2ban filter over a log file, as fail2ban-regex does',
-  usage: `[--json] [--now EPOCH] [--budget MS] [--threads N] [--part-mb N] LOG FILTER
+  usage: `[--json] [--now EPOCH] [--budget MS] [--threads N] [--part-mb N] [--no-cache] LOG FILTER
 
 FILTER is a fail2ban filter file, optionally with options as fail2ban-regex takes them:
   /etc/fail2ban/filter.d/sshd.conf[mode=aggressive]
@@ -24,12 +25,16 @@ time one line may take (default 1000 ms); lines over it are abandoned and counte
 a large log is counted by up to --threads threads (default: the cores), each over a part of at
 least --part-mb MiB (default 16), with the counts of one sequential run (each part is checked to
 start from the state the lines before it leave; see detection/parallel.ts).
+The filter's expressions, once translated to JavaScript, are kept for the next run in the
+user's own directory under the system's temporary one (one file per filter definition, so a
+changed filter is translated again; --no-cache: neither read nor written).
 With --json, one line per failure:
   {"line": N, "epoch": S, "time": "YYYY-MM-DDTHH:MM:SS", "fid": ID, "host": RAW, "user": ..., "attempts": N, ...}
 with every <F-*> capture under its fail2ban name; time is in the local zone (TZ).`,
   async run(ctx, argv) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
       json: { type: 'boolean', default: false }, now: { type: 'string' }, budget: { type: 'string' }, threads: { type: 'string' }, 'part-mb': { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
     } });
     if (positionals.length !== 2) throw new UsageError('give a log file and a filter');
     const [log, spec] = positionals;
@@ -48,7 +53,7 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     const parts = !values.json && partCount(statSync(log).size, threads, minPart) > 1 ? new PartsCount(log, spec, { now: n, lineBudgetMs: budget, threads, minPart }) : null;
     let filter;
     try {
-      filter = loadFilter(spec, { now, lineBudgetMs: budget, skipComments: true });
+      filter = loadFilter(spec, { now, lineBudgetMs: budget, skipComments: true, translationCache: values['no-cache'] ? undefined : defaultTranslationCacheDir() });
     } catch (e) {
       parts?.close();
       if (e instanceof FilterError) { ctx.stderr.write(`madoguchi regex: ${e.message}\n`); return 1; }
@@ -59,6 +64,7 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
       const r = await parts.count(filter);
       const how = `Counted in ${r.parts} parts by as many threads; ${r.recounted} recounted by the first (state check)\n`;
       await write(ctx.stdout, summary(log, spec, filter, r.stats, r.read, (performance.now() - started) / 1000) + how);
+      filter.saveTranslations();
       return 0;
     }
     const local = localTime();
@@ -73,6 +79,7 @@ with every <F-*> capture under its fail2ban name; time is in the local zone (TZ)
     }
     if (out) await write(ctx.stdout, out);
     if (!values.json) await write(ctx.stdout, summary(log, spec, filter, filter.stats(), read, (performance.now() - started) / 1000));
+    filter.saveTranslations();
     return 0;
   },
 };
