@@ -213,6 +213,21 @@ datepattern = {NONE}
   } finally { f.done(); }
 });
 
+test('a chunk of lines the guard stops (the chunk slow, not the line) resumes with each line counted once', () => {
+  // A 1 ms budget stops nearly every chunk part-way: the line in progress runs again, and an
+  // abandoned one is counted too. Before, a line stopped and run again was counted twice.
+  const f = tmpFilter(`[Definition]
+failregex = ^fail from <HOST>$
+datepattern = {NONE}
+`);
+  try {
+    const filter = loadFilter(f.path, { ...opts, lineBudgetMs: 1 });
+    const lines = Array.from({ length: 3000 }, (_, i) => (i % 3 ? 'noise line ' + i : 'fail from 192.0.2.' + (i % 250)));
+    filter.processLines(lines, 1, { countOnly: true });
+    assert.equal(filter.stats().lines, 3000);
+  } finally { f.done(); }
+});
+
 test('madoguchi regex prints failures as JSON lines and a summary', () => {
   const dir = mkdtempSync(join(tmpdir(), 'madoguchi-regex-'));
   try {

@@ -386,11 +386,12 @@ class FilterEngine implements Filter {
       let lineStart = performance.now();
       // A skipped line is empty: "" or, with the newline hint, "\n".
       const skip = this.skipComments, empty = hints.newline ? 1 : 0;
+      const skipped = (raw: string) => skip && (raw.length === empty || raw.charCodeAt(0) === 35);
+      const from = i;
       const done = runGuarded(() => {
         for (; i < end; i++) {
           const raw = lines[i];
-          if (skip && (raw.length === empty || raw.charCodeAt(0) === 35)) continue;
-          this.st.lines++;
+          if (skipped(raw)) continue;
           const found = hints.newline ? this.processLine(raw.slice(0, -1), firstLineNo + i, this.uniFlags[i - base] === 1, raw)
             : this.processLine(raw, firstLineNo + i, this.uniFlags[i - base] === 1);
           for (let k = 0; k < found.length; k++) out.push(found[k]);
@@ -399,9 +400,13 @@ class FilterEngine implements Filter {
           lineStart = t;
         }
       }, this.budget.ms);
-      if (done) continue;
+      // Lines are counted here, up to the one in progress: when the guard stops a slow chunk,
+      // that line runs again from its start and must not count twice.
+      for (let k = from; k < i; k++) if (!skipped(lines[k])) this.st.lines++;
+      if (done || i >= end) continue;
       if (performance.now() - lineStart < this.budget.ms / 2) continue; // the chunk as a whole was slow: resume at this line
       this.abandon();
+      if (!skipped(lines[i])) this.st.lines++; // abandoned, but a line
       i++;
     }
     return out;
