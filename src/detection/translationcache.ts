@@ -10,7 +10,6 @@
 // written whole to a temporary name and renamed (concurrent runs each write a complete file, the
 // last one stays); a file that does not read back is ignored. The directory is the user's own
 // (0700, owned by them), else the cache is not used: another user must not choose our expressions.
-import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,10 +25,33 @@ export function defaultTranslationCacheDir(): string {
   return join(tmpdir(), `madoguchi-translations-${process.getuid?.() ?? 'user'}`);
 }
 
+/**
+ * cyrb53, twice: ~106 bits, no cryptography needed (the key itself is compared inside the file),
+ * and node:crypto costs a run 10-40 ms to load.
+ */
+function hash(s: string): string {
+  const one = (seed: number) => {
+    let h1 = 0xdeadbeef ^ seed, h2 = 0x41c6ce57 ^ seed;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36).padStart(11, '0');
+  };
+  return one(1) + one(2);
+}
+
 let translatorHash: string | null = null;
 /** The translator's compiled code, hashed: a changed translator never reads an older file. */
 function translator(): string {
-  return (translatorHash ??= createHash('sha256').update(readFileSync(new URL('./pyregex.js', import.meta.url))).digest('hex'));
+  if (translatorHash === null) {
+    const code = readFileSync(new URL('./pyregex.js', import.meta.url), 'latin1');
+    translatorHash = `${code.length}-${hash(code)}`;
+  }
+  return translatorHash;
 }
 
 /** The directory, made if needed, when it is safe to use (ours, not writable by others). */
@@ -62,7 +84,7 @@ export class TranslationCache {
 
   constructor(dir: string, def: FilterDefinition) {
     this.key = JSON.stringify([FORMAT, translator(), process.version, def]);
-    this.file = usableDir(dir) ? join(dir, createHash('sha256').update(this.key).digest('hex').slice(0, 32) + '.json') : null;
+    this.file = usableDir(dir) ? join(dir, hash(this.key) + '.json') : null;
   }
 
   /** Hands the stored translations to the translator; true when there was a usable file. */
