@@ -11,6 +11,7 @@ import { extractIndicators, normaliseText } from '../src/parsers/text/indicators
 import { classifyText, detectLanguage, forwardConsent } from '../src/parsers/text/classify.js';
 import { findSubjects } from '../src/parsers/text/evidence.js';
 import { labelledTime, timeOn, zoneOffset } from '../src/parsers/text/time.js';
+import { mailDate } from '../src/parsers/mail/report.js';
 import { xarfType } from '../src/parsers/xarf/index.js';
 import { classifyReport, reportSchema } from '../src/parsers/shadowserver/schema.js';
 import { REPORTS } from '../src/parsers/shadowserver/reports.js';
@@ -323,6 +324,14 @@ test('times beside what a report names: zones, abbreviations, none (the report l
   assert.equal(labelledTime('       - Time: 2026-11-22 17:03:11-07:00', utc), '2026-11-23T00:03:11.000Z');
   assert.equal(labelledTime('Report generated 2026-11-22 17:03:11', utc), undefined, 'only a labelled line dates the resource above it');
   assert.deepEqual(['+0900', '-07:00', 'CEST', 'UT', 'XYZ'].map(zoneOffset), [540, -420, 120, 0, undefined]);
+});
+
+test('mail dates with a zone comment or a zone abbreviation Date.parse does not know', () => {
+  const iso = (v: string) => { const t = mailDate(v); return Number.isNaN(t) ? 'NaN' : new Date(t).toISOString(); };
+  assert.equal(iso('Thu, 9 Apr 2026 23:34:45 JST'), '2026-04-09T14:34:45.000Z');
+  assert.equal(iso('Thu, 27 Nov 2026 14:46:24 -0500 (EST)'), '2026-11-27T19:46:24.000Z');
+  assert.equal(iso('Wed, 25 Nov 2026 10:05:31 CEST'), '2026-11-25T08:05:31.000Z');
+  assert.equal(iso('Wed, 25 Nov 2026 10:05:31 XYZ'), 'NaN');
 });
 
 test('a field names the subject; the reporter\'s other domain and its advice links do not', () => {

@@ -15,9 +15,16 @@ export function mailDate(value: string | undefined): number {
   let d = value.slice(0, 200).trimEnd();
   if (d.endsWith(')')) {
     const open = d.lastIndexOf('(');
-    if (open >= 0) d = d.slice(0, open);
+    if (open >= 0) d = d.slice(0, open).trimEnd();
   }
-  return Date.parse(d);
+  const t = Date.parse(d);
+  if (!Number.isNaN(t)) return t;
+  // A zone Date.parse does not know ("Thu, 9 Apr 2006 23:34:45 JST", as ARF senders write it).
+  const space = d.lastIndexOf(' ');
+  const offset = space > 0 ? zoneOffset(d.slice(space + 1)) : undefined;
+  if (offset === undefined) return NaN;
+  const sign = offset < 0 ? '-' : '+', abs = Math.abs(offset);
+  return Date.parse(`${d.slice(0, space)} ${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`);
 }
 
 /** The zone a Date: header is written in ("+0900", "GMT"), minutes east of UTC; cut to 200 characters as above. */
