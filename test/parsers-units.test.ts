@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import iconv from 'iconv-lite';
 import { zipSync } from 'fflate';
+import { gzipSync } from 'node:zlib';
 import { decodeText, decodeIso2022jp } from '../src/parsers/mail/charset.js';
 import { decodeWords, parseHeaderValue } from '../src/parsers/mail/mime.js';
 import { extractIndicators, normaliseText } from '../src/parsers/text/indicators.js';
@@ -354,4 +355,19 @@ test('an X-ARF mail without a report part of any kind is read as text', async ()
   const r = await parseReport(Buffer.from(mail), { isOurs: () => false, limits: DEFAULT_LIMITS });
   assert.equal(r.parser, 'xarf');
   assert.deepEqual(r.events.map((e) => [e['source.url'], e['source.ip'], e['classification.type']]), [['http://login-h.example/secure/', '198.51.100.78', 'phishing']]);
+});
+
+test('a gzipped JSON attachment is inflated only up to the part limit; a broken one is no report', async () => {
+  const mail = (gz: Buffer) => Buffer.from(['From: cert@aite.example', 'To: abuse@provider.example', 'Subject: AITE Notification',
+    'Content-Type: multipart/mixed; boundary="b"', '', '--b', 'Content-Type: text/plain', '', 'The report is attached as a GZipped JSON file.',
+    '--b', 'Content-Type: application/octet-stream; name="report.json.gz"', 'Content-Transfer-Encoding: base64', '',
+    gz.toString('base64').replace(/.{76}/g, '$&\r\n'), '--b--', ''].join('\r\n'));
+  const bomb = gzipSync(Buffer.alloc(DEFAULT_LIMITS.maxPartBytes + 1, 0x20));
+  const r = await parseReport(mail(bomb), { isOurs: () => false, limits: DEFAULT_LIMITS });
+  assert.equal(r.rejected, true);
+  assert.equal(r.reason, 'zip');
+  const broken = gzipSync(Buffer.from('{"raw_indicator": "192.0.2.45", "owner": {}, "type": "IP_ADDRESS"}')).subarray(0, 30);
+  const b = await parseReport(mail(broken), { isOurs: () => false, limits: DEFAULT_LIMITS });
+  assert.equal(b.rejected, false);
+  assert.notEqual(b.parser, 'threatexchange');
 });

@@ -103,12 +103,11 @@ export const xarf: FormatParser = {
     if (xarfHeader(mail)) return true;
     // An X-ARF 0.x report saved on its own (no mail around it): the YAML document is the text.
     if (mail.root.headers.length === 0 && yamlIn(mail.text().slice(0, 8192))) return true;
-    return mail.parts().some((p) => {
-      const name = (p.filename ?? '').toLowerCase();
-      if (name === 'xarf.json' || p.type === 'application/json') return true;
-      // Reporters also attach it as report.json, application/octet-stream: look for the version key.
-      return name.endsWith('.json') && /"(?:xarf_version|ReporterInfo)"\s*:/.test(p.text().slice(0, 4096));
-    });
+    const parts = mail.parts();
+    if (parts.some((p) => (p.filename ?? '').toLowerCase() === 'xarf.json')) return true;
+    // Any other JSON attachment (application/json, report.json as octet-stream) only when it is
+    // X-ARF: other reports come as JSON too (ThreatExchange descriptors).
+    return jsonPart(parts) !== undefined;
   },
   parse(mail, ctx, sink) {
     const parts = mail.parts();
