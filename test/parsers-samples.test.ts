@@ -13,7 +13,7 @@ const isOurs = ownedMatcher(ownedFromCsv(readFileSync(join(root, 'samples-invent
 const modules = readdirSync(root).filter((m) => existsSync(join(root, m, 'samples')));
 
 test('every format module has samples with expected events', () => {
-  for (const m of ['arf', 'spamcop', 'xarf', 'abusehub', 'fail2ban', 'shadowserver', 'jpcert', 'acns', 'safebrowsing', 'threatexchange', 'freeform', 'reject']) {
+  for (const m of ['arf', 'spamcop', 'xarf', 'abusehub', 'fail2ban', 'shadowserver', 'jpcert', 'acns', 'safebrowsing', 'threatexchange', 'haveibeenpwned', 'freeform', 'reject']) {
     assert.ok(modules.includes(m), `${m} has a samples folder`);
     const files = readdirSync(join(root, m, 'samples'));
     const inputs = files.filter((f) => !f.endsWith('.expected.json'));

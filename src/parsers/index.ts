@@ -18,6 +18,7 @@ import { jpcert } from './jpcert/index.js';
 import { acns } from './acns/index.js';
 import { safebrowsing } from './safebrowsing/index.js';
 import { threatexchange } from './threatexchange/index.js';
+import { hibp } from './haveibeenpwned/index.js';
 import { abusehub } from './abusehub/index.js';
 import { freeform } from './freeform/index.js';
 import { isZip } from './zip.js';
@@ -32,7 +33,7 @@ export { csvEvents, reportTypeOf } from './shadowserver/index.js';
 export { ParseRefusal } from './mail/mime.js';
 
 /** Mail formats, most specific first; freeform takes whatever is left. */
-export const FORMATS: FormatParser[] = [xarf, spamcop, arf, abusehub, shadowserver, fail2ban, jpcert, acns, safebrowsing, threatexchange, freeform];
+export const FORMATS: FormatParser[] = [xarf, spamcop, arf, abusehub, shadowserver, fail2ban, jpcert, acns, safebrowsing, threatexchange, hibp, freeform];
 
 export interface ParseHint { filename?: string; contentType?: string }
 
