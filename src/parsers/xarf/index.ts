@@ -9,7 +9,8 @@ import type { MimePart } from '../mail/mime.js';
 import type { EventSink } from '../sink.js';
 import type { Reporter } from '../types.js';
 import { textEvents } from '../freeform/index.js';
-import { forwardConsent } from '../text/classify.js';
+import { classifyText, forwardConsent } from '../text/classify.js';
+import { findSubjects } from '../text/evidence.js';
 
 /** X-ARF v4 category/type (and v3 / 0.x report types) to RSIT type and identifier. */
 const TYPES: Record<string, string> = {
@@ -114,7 +115,8 @@ export const xarf: FormatParser = {
     const doc = jsonPart(parts);
     if (doc) return xarfJsonEvents(doc, sink);
     let yamlReport: Record<string, unknown> | undefined;
-    for (const p of parts) if ((yamlReport = yamlOf(p))) break;
+    let reportPart: MimePart | undefined;
+    for (const p of parts) if ((yamlReport = yamlOf(p))) { reportPart = p; break; }
     // No report part (the MIME structure broken, the YAML pasted into the text): the report's
     // fields where the text has them, else the text read as a human-written report.
     yamlReport ??= yamlIn(mail.text());
@@ -123,7 +125,16 @@ export const xarf: FormatParser = {
       textEvents(mail, ctx, sink, text, { 'feed.name': 'freeform' });
       return { forwardConsent: forwardConsent(text) };
     }
-    const date = legacyEvent(yamlReport, mail.subject, sink);
+    // The evidence: the text parts after the human-readable one, less the report itself (the
+    // first part is the sender's boilerplate, which names every kind of abuse it reports).
+    const evidence = () => parts.filter((p, i) => i > 0 && p !== reportPart && p.type.startsWith('text/')).map((p) => p.text().slice(0, 20_000)).join('\n');
+    // A site reported by URL: the address the human-readable part gives beside it ("hxxps://... [192.0.2.1]").
+    const addressOf = (host: string) => {
+      const words = parts.find((p) => p !== reportPart && p.type === 'text/plain');
+      return words && findSubjects(words.text().slice(0, 50_000), { isOurs: () => false, reporterDomains: mail.reporterDomains })
+        .find((r) => r.ip && r.fqdn === host)?.ip;
+    };
+    const date = legacyEvent(yamlReport, mail.subject, sink, evidence, addressOf);
     const from = yamlReport['reported-from'];
     return { reporter: typeof from === 'string' ? { email: from.toLowerCase() } : undefined, date, forwardConsent: null };
   },
@@ -177,10 +188,15 @@ function simpleFields(text: string): Record<string, string> {
 }
 
 /** Adds the event of an X-ARF 0.x report; returns its Date (fail2ban's report mails carry no Date header). */
-function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSink): string | undefined {
+/**
+ * `evidence`: the attached logs, read when the report's type says no more than "info";
+ * `addressOf`: the address the mail's text gives a reported host.
+ */
+function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSink, evidence: () => string, addressOf: (host: string) => string | undefined): string | undefined {
   const str = (k: string) => (y[k] === undefined || y[k] === null ? undefined : String(y[k]).trim());
   const e: Event = { 'feed.name': 'xarf', 'event_description.text': subject || undefined };
   setSource(e, str('source') ?? '', str('source-type'));
+  if (e['source.fqdn'] && !e['source.ip']) e['source.ip'] = addressOf(e['source.fqdn']);
   // malware-attack reports name the server as Source and the malware on it as Download-Link.
   const link = str('download-link');
   const download = link ? urlFields(link) : null;
@@ -199,6 +215,9 @@ function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSin
   if (Number.isFinite(occurrences) && occurrences > 0) e['extra.occurrences'] = occurrences;
   const reportType = str('report-type');
   let type = xarfType(str('category'), reportType);
+  // "info" names no kind of abuse: the subject and the attached logs may ("AUTH failure" lines
+  // of a mail server under a password attack); else it is a listing.
+  if ((reportType ?? str('category'))?.toLowerCase() === 'info') type = classifyText(subject, evidence())?.type ?? type;
   // A malware-attack "from" a URI is malware served at that URL, not an infected host.
   if (type === 'infected-system' && e['source.url'] && /malware/i.test(reportType ?? '')) type = 'malware-distribution';
   sink.add(compact(classify(e, type, reportType?.toLowerCase())));
