@@ -72,8 +72,16 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event, namedI
   const ip = (get('source-ip')?.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '') ?? namedIp ?? stated?.ip ?? sender()?.ip)?.toLowerCase();
   // Without Arrival-Date (auth-failure reports, Version 0.1 senders, JMRP): the date the hop from
   // that address was received, else the one the sentence gives for it, else the sending hop's.
-  const when = get('arrival-date') ?? get('received-date') ?? (ip && hopFrom(spam, ip)?.at) ?? (ip && stated?.ip === ip ? stated.at : undefined) ?? sender()?.at;
-  const t = when ? mailDate(when) : NaN;
+  const arrival = get('arrival-date') ?? get('received-date');
+  const when = arrival ?? (ip && hopFrom(spam, ip)?.at) ?? (ip && stated?.ip === ip ? stated.at : undefined) ?? sender()?.at;
+  let t = when ? mailDate(when) : NaN;
+  // An Arrival-Date with no time of day ("27 Jan 2014", UOL's FBL): the hop from that address
+  // gives the time, when it falls on that day.
+  if (arrival && !/\d:\d\d/.test(arrival) && ip) {
+    const hop = hopFrom(spam, ip)?.at;
+    const h = hop ? mailDate(hop) : NaN;
+    if (Math.abs(h - t) < 36 * 3600_000) t = h;
+  }
 
   const e: Event = { ...base };
   if (!e['feed.provider']) e['feed.provider'] = (get('user-agent') ?? '').split(/[\s/]/)[0] || mail.reporterDomain;
