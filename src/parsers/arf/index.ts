@@ -53,11 +53,15 @@ export const arf: FormatParser = {
   },
 };
 
+/** Where a reported URI is hosted and since when, as the report's text says. */
+export type UriResolver = (url: string, host: string) => { ip: string; at?: string } | undefined;
+
 /**
- * The events of an ARF report: the sending address, and each reported URI. `namedIp` is the
- * address the report's own text names (SpamCop's "Email from"), for when Source-IP is missing.
+ * The events of an ARF report: the sending address, and each reported URI once. `namedIp` is the
+ * address the report's own text names (SpamCop's "Email from"), for when Source-IP is missing;
+ * `resolve` gives a reported URI's address.
  */
-export function arfEvents(mail: MailReport, sink: EventSink, base: Event, namedIp?: string): void {
+export function arfEvents(mail: MailReport, sink: EventSink, base: Event, namedIp?: string, resolve?: UriResolver): void {
   const fields = feedbackFields(mail)!;
   const get = (n: string) => fields.find((f) => f.name === n)?.value;
   const all = (n: string) => fields.filter((f) => f.name === n).map((f) => f.value);
@@ -108,10 +112,17 @@ export function arfEvents(mail: MailReport, sink: EventSink, base: Event, namedI
   e['extra.delivery_result'] = get('delivery-result')?.toLowerCase();
   sink.add(compact(classify(e, type, identifier)));
 
+  const seen = new Set<string>();
   for (const uri of all('reported-uri')) {
     const u = urlFields(uri.replace(/^<|>$/g, ''));
-    if (!u) continue;
+    if (!u || seen.has(u['source.url']!)) continue;
+    seen.add(u['source.url']!);
+    const hosted = resolve?.(u['source.url']!, u['source.fqdn'] ?? u['source.ip'] ?? '');
     const ue: Event = { ...base, 'feed.provider': e['feed.provider'], ...u, 'time.source': e['time.source'], 'extra.feedback_type': e['extra.feedback_type'] };
+    if (hosted) {
+      ue['source.ip'] ??= hosted.ip;
+      if (hosted.at) ue['time.source'] = hosted.at;
+    }
     sink.add(compact(classify(ue, type === 'spam' ? 'spam' : type, 'reported-uri')));
   }
 }

@@ -27,10 +27,18 @@ export const spamcop: FormatParser = {
     const id = REPORT_ID.exec(mail.subject)?.[1];
     if (id) base['extra.spamcop_id'] = id;
     const all = mail.text();
+    // SpamCop's own findings come before the offending message it quotes.
+    const quoted = all.indexOf('[ Offending message ]');
+    const text = quoted >= 0 ? all.slice(0, quoted) : all.slice(0, 20000);
+    const hosted = resolvedSites(text);
     if (feedbackPart(mail)) {
       // SpamCop's ARF sometimes lacks Source-IP; its text still says "Email from <ip> / <date>".
       const named = /^\s*Email from ([0-9a-f.:]+) \//im.exec(all.slice(0, 20000))?.[1];
-      arfEvents(mail, sink, base, named ? ipOf(named) : undefined);
+      // Its Reported-URIs are the spamvertised sites the text resolves.
+      arfEvents(mail, sink, base, named ? ipOf(named) : undefined, (url, host) => {
+        const [ip, at] = hosted.get(url.replace(/\/$/, '').toLowerCase()) ?? hosted.get(host) ?? [];
+        return ip ? { ip, at: isoTime(at) } : undefined;
+      });
       return { forwardConsent: null };
     }
     if (/^\[SpamCop\] summary report/i.test(mail.subject)) return summary(mail, all, base, sink);
@@ -41,17 +49,11 @@ export const spamcop: FormatParser = {
       }
       return { forwardConsent: null };
     }
-    // SpamCop's own findings come before the offending message it quotes.
-    const quoted = all.indexOf('[ Offending message ]');
-    const text = quoted >= 0 ? all.slice(0, quoted) : all.slice(0, 20000);
     for (const m of text.matchAll(EMAIL_FROM)) {
       // A bounce sent to a forged sender (backscatter) is spam from the bouncing server.
       const identifier = m[1].toLowerCase() === 'email' ? 'spam-source' : 'unsolicited-bounce';
       sink.add(compact(classify({ ...base, 'source.ip': m[2].toLowerCase(), 'time.source': isoTime(m[3]), 'event_description.text': mail.subject }, 'spam', identifier)));
     }
-    // "http://x/ is 192.0.2.5; <date>" lines give each spamvertised site's address and when SpamCop resolved it.
-    const hosted = new Map<string, [ip: string, at: string]>();
-    for (const m of text.matchAll(RESOLVED)) hosted.set(m[1].replace(/\/$/, '').toLowerCase(), [m[2].toLowerCase(), m[3]]);
     for (const m of text.matchAll(SPAMVERTISED)) {
       const u = urlFields(m[1]);
       if (!u) continue;
@@ -61,6 +63,13 @@ export const spamcop: FormatParser = {
     return { forwardConsent: null };
   },
 };
+
+/** "http://x/ is 192.0.2.5; <date>" lines: each spamvertised site's address and when SpamCop resolved it. */
+function resolvedSites(text: string): Map<string, [ip: string, at: string]> {
+  const hosted = new Map<string, [ip: string, at: string]>();
+  for (const m of text.matchAll(RESOLVED)) hosted.set(m[1].replace(/\/$/, '').toLowerCase(), [m[2].toLowerCase(), m[3]]);
+  return hosted;
+}
 
 /** One event per address of a summary report's table; the first report's time is in the mail's year. */
 function summary(mail: MailReport, text: string, base: Event, sink: EventSink): FormatInfo {
