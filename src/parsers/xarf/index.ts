@@ -180,16 +180,18 @@ function yamlText(text: string): Record<string, unknown> | undefined {
 /** `Key: value` lines, values unquoted; the first occurrence of a key counts. */
 function simpleFields(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of text.matchAll(/^([A-Za-z][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$/gm)) {
-    const v = m[2];
+  // The value's trailing blanks are cut after the match: a lazy value before [ \t]*$ is
+  // quadratic over a long run of blanks inside a line.
+  for (const m of text.matchAll(/^([A-Za-z][\w-]*)[ \t]*:[ \t]*(.*)$/gm)) {
+    const v = m[2].replace(/[ \t]+$/, '');
     out[m[1]] ??= v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0] ? v.slice(1, -1) : v;
   }
   return out;
 }
 
-/** Adds the event of an X-ARF 0.x report; returns its Date (fail2ban's report mails carry no Date header). */
 /**
- * `evidence`: the attached logs, read when the report's type says no more than "info";
+ * Adds the event of an X-ARF 0.x report; returns its Date (fail2ban's report mails carry no Date
+ * header). `evidence`: the attached logs, read when the report's type says no more than "info";
  * `addressOf`: the address the mail's text gives a reported host.
  */
 function legacyEvent(y: Record<string, unknown>, subject: string, sink: EventSink, evidence: () => string, addressOf: (host: string) => string | undefined): string | undefined {
