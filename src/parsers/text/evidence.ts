@@ -300,7 +300,8 @@ const WEB_LOG_CLIENT = /^ \S+ \S+ \[\d/;
 function wrappedTail(norm: NormalisedText, line: number, prevEnd: number): string {
   if (line === 0) return '';
   const start = norm.starts[line - 1];
-  const l = norm.line(line - 1).replace(/\s+$/, '');
+  // trimEnd, not /\s+$/: the expression is quadratic over a long run of blanks inside a line.
+  const l = norm.line(line - 1).trimEnd();
   if (l.length < 20 || /[。．.!?！？:：)）】\]]$/.test(l) || / {2,}|\t|\|/.test(l.trim()) || /^\s*(?:[■□●○◆◇▼▽★☆・*#【[<-]|\d+[.)])/.test(l)) return '';
   return l.slice(Math.max(l.length - 24, prevEnd - start));
 }
