@@ -7,7 +7,7 @@
 // Run: node dist/bench/intake-http.js [--duration 15] [--connections 64] [--stores pglite,postgres] [--sinks off|on] [--drain 60]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -75,10 +75,20 @@ function wrk(args: string[]): Promise<string> {
   });
 }
 
-/** CPU seconds of this process and of the PostgreSQL server processes serving it. */
-async function cpuSeconds(desk: Desk): Promise<{ own: number; server: Map<number, number> }> {
+/**
+ * CPU seconds of the desk's main thread (the one that answers HTTP: the bottleneck), read from
+ * /proc (clock ticks of 10 ms), and of its threads together.
+ */
+function mainThreadCpu(): number {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const [utime, stime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+  return (utime + stime) / 100;
+}
+
+/** CPU seconds of this process, of its main thread, and of the PostgreSQL server processes serving it. */
+async function cpuSeconds(desk: Desk): Promise<{ own: number; main: number; server: Map<number, number> }> {
   const c = process.cpuUsage();
-  return { own: (c.user + c.system) / 1e6, server: await serverCpu(desk.db, APP) };
+  return { own: (c.user + c.system) / 1e6, main: mainThreadCpu(), server: await serverCpu(desk.db, APP) };
 }
 
 interface Counts { n: number; done: number; parsed: number; events: number; empty: number; sinksPending: number; withCases: number }
@@ -152,7 +162,7 @@ async function main(): Promise<void> {
 
         console.log(`${kind}: ${total} requests in ${secs.toFixed(1)} s (${non2xx} non-2xx, socket errors: ${errors}), latency p50 ${p50}, p99 ${p99}; load average at the end ${loadAtEnd}`);
         console.log(`  answered: ${atEnd.n} reports stored = ${fmt(atEnd.n / secs)} durable reports/s = ${(atEnd.n / secs / 2000).toFixed(2)}x the 2,000/s target; `
-          + `desk CPU ${cpu(c0, c1).toFixed(1)} s${kind === 'postgres' ? ` (of which server ${cpuBetween(c0.server, c1.server).toFixed(1)} s)` : ''} for answering and, meanwhile, parsing ${atEnd.done}`);
+          + `desk CPU ${cpu(c0, c1).toFixed(1)} s (main thread ${(c1.main - c0.main).toFixed(1)} s${kind === 'postgres' ? `, server ${cpuBetween(c0.server, c1.server).toFixed(1)} s` : ''}) for answering and, meanwhile, parsing ${atEnd.done}`);
         const drained = fin.done - atEnd.done;
         console.log(`  worker: ${atEnd.done} finished during the load (${fmt(atEnd.done / secs)}/s), then ${drained} in ${drainSecs.toFixed(1)} s (${fmt(drained / Math.max(0.001, drainSecs))}/s, CPU ${cpu(c1, c2).toFixed(1)} s = ${fmt(drained / Math.max(0.01, cpu(c1, c2)))} per CPU s)`
           + `${fin.n - fin.done ? `, ${fin.n - fin.done} still received after --drain ${values.drain} s` : ''}; end to end ${fmt(fin.done / (secs + drainSecs))} reports/s parsed`);

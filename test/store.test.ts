@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachStore } from './helpers/stores.js';
+import { execFileSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, DatabaseUnavailable, DataDirLocked } from '../src/store/db.js';
@@ -33,6 +34,22 @@ forEachStore('store', (store) => {
       assert.equal((await db.query(`SELECT * FROM brands WHERE id = 'b2'`)).rows.length, 1);
     } finally { await db.close(); }
   });
+
+  test("database errors keep PostgreSQL's fields; bytea comes back as a Buffer", async () => {
+    const db = await store().open();
+    try {
+      await db.query(`INSERT INTO brands (id, name) VALUES ('b4', 'Brand four')`);
+      await assert.rejects(db.query(`INSERT INTO brands (id, name) VALUES ('b4', 'again')`),
+        (e: Error & { code?: string; constraint?: string }) => e.code === '23505' && /duplicate key/.test(e.message) && typeof e.constraint === 'string');
+      const bytes = Buffer.from([0, 1, 2, 254, 255]);
+      const r = await db.query<{ b: Buffer }>('SELECT $1::bytea AS b', [bytes]);
+      assert.ok(Buffer.isBuffer(r.rows[0].b));
+      assert.deepEqual(r.rows[0].b, bytes);
+      // A failed transaction is rolled back and the connection is usable again.
+      await assert.rejects(db.transaction(async (tx) => { await tx.query('SELECT 1/0'); }), (e: Error & { code?: string }) => e.code === '22012');
+      assert.equal((await db.query<{ n: number }>('SELECT 1 AS n')).rows[0].n, 1);
+    } finally { await db.close(); }
+  });
 });
 
 // The node:test timeout turns a hang into a failure; it is not a performance assertion.
@@ -48,6 +65,40 @@ test('a DATABASE_URL whose server never answers gives a clear error, not a hang'
 
 test('a refused connection gives a clear error', { timeout: 20000 }, async () => {
   await assert.rejects(openDb({ dataDir: '/tmp', databaseUrl: 'postgres://u@127.0.0.1:9/x', connectTimeoutMs: 1500 }), DatabaseUnavailable);
+});
+
+// PGlite has one connection, on its own thread: a statement from outside an open transaction waits
+// for it to end, as it did when PGlite ran on the desk's thread.
+test('embedded: a statement from outside an open transaction waits for its commit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'madoguchi-tx-'));
+  const db = await openDb({ dataDir: dir });
+  await migrate(db);
+  try {
+    let outside: Promise<unknown> | undefined;
+    await db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO brands (id, name) VALUES ('b3', 'Brand three')`);
+      outside = db.query(`SELECT count(*)::int AS n FROM brands WHERE id = 'b3'`);
+      // Give the outside statement every chance to run before the commit.
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM brands WHERE id = 'b3'`)).rows[0].n, 1);
+    });
+    assert.equal(((await outside) as { rows: { n: number }[] }).rows[0].n, 1);
+  } finally { await db.close(); rmSync(dir, { recursive: true, force: true }); }
+});
+
+
+// The embedded database runs on a thread of its own; a command that never closes it must still end.
+test('a process that leaves the embedded database open still exits', { timeout: 60000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'madoguchi-exit-'));
+  try {
+    const script = `import { openDb } from ${JSON.stringify(new URL('../src/store/db.js', import.meta.url).href)};
+      const db = await openDb({ dataDir: ${JSON.stringify(dir)} });
+      const r = await db.query('SELECT 41 + 1 AS n');
+      process.stdout.write(String(r.rows[0].n));`;
+    writeFileSync(join(dir, 'forget.mjs'), script);
+    const out = execFileSync(process.execPath, [join(dir, 'forget.mjs')], { encoding: 'utf8', timeout: 45000 });
+    assert.equal(out, '42');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('the embedded database refuses a second opener instead of corrupting', async () => {

@@ -2,6 +2,7 @@
 // PostgreSQL server named by DATABASE_URL. Domain code sees only `Db`.
 import { mkdirSync, openSync, closeSync, writeSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { startPgliteThread, type PgliteThread } from './pglite-thread.js';
 
 export interface QueryResult<T> { rows: T[]; affectedRows?: number }
 
@@ -35,45 +36,40 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
 }
 
 async function openPglite(dataDir: string, opts: OpenOptions): Promise<Db> {
-  const { PGlite } = await import('@electric-sql/pglite');
   const dir = join(dataDir, 'pg');
   mkdirSync(dir, { recursive: true });
   const releaseLock = lockDataDir(dataDir);
-  let pg;
+  let pg: PgliteThread | undefined;
   try {
-    // bytea parameters (raw reports) go as they are, in binary format, instead of being written
-    // out as hex digits one byte at a time by PGlite's default serializer; bytea results (raw
-    // reports read back) are decoded by Buffer rather than by its parseInt per byte.
-    pg = await PGlite.create(dir, {
-      serializers: { 17: (v: Uint8Array) => v as unknown as string },
-      parsers: { 17: (hex: string) => Buffer.from(hex.slice(2), 'hex') },
-    });
+    pg = await startPgliteThread({ dir });
+    if (opts.schema) await pg.exec(`CREATE SCHEMA IF NOT EXISTS ${ident(opts.schema)}; SET search_path TO ${ident(opts.schema)}`);
   } catch (e) {
+    await pg?.close().catch(() => undefined);
     releaseLock();
     throw e;
   }
-  if (opts.schema) await pg.exec(`CREATE SCHEMA IF NOT EXISTS ${ident(opts.schema)}; SET search_path TO ${ident(opts.schema)}`);
-  type Tx = { query: typeof pg.query; exec: typeof pg.exec };
-  const wrap = (q: Tx, inTx: boolean): Db => ({
+  const wrap = (tx: number | undefined): Db => ({
     kind: 'pglite',
-    async query<T>(sql: string, params?: unknown[]) {
-      const r = await q.query<T>(sql, params as never[]);
-      return { rows: r.rows, affectedRows: r.affectedRows };
-    },
-    async exec(sql: string) { await q.exec(sql); },
-    async copyFrom(target: string, data: string) {
-      // PGlite reads COPY input from the /dev/blob device, given with the query.
-      const r = await q.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([data]) });
-      return r.affectedRows ?? 0;
-    },
+    query: <T>(sql: string, params?: unknown[]) => pg.query<T>(sql, params, tx),
+    exec: (sql: string) => pg.exec(sql, tx),
+    copyFrom: (target: string, data: string) => pg.copyFrom(target, data, tx),
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       // PGlite has one connection; a nested transaction runs inside the outer one.
-      if (inTx) return fn(wrap(q, true));
-      return pg.transaction((tx) => fn(wrap(tx as unknown as Tx, true)));
+      if (tx !== undefined) return fn(wrap(tx));
+      const t = await pg.begin();
+      let out: T;
+      try {
+        out = await fn(wrap(t));
+      } catch (e) {
+        await pg.end(t, false);
+        throw e;
+      }
+      await pg.end(t, true);
+      return out;
     },
-    async close() { if (!inTx) { await pg.close(); releaseLock(); } },
+    async close() { if (tx === undefined) { await pg.close(); releaseLock(); } },
   });
-  return wrap(pg, false);
+  return wrap(undefined);
 }
 
 async function openPostgres(url: string, opts: OpenOptions): Promise<Db> {
