@@ -101,11 +101,9 @@ function summary(log: string, spec: string, filter: ReturnType<typeof loadFilter
   const def = filter.definition;
   const regexList = (title: string, list: string[], hits: number[]) => {
     let s = `${title}: ${hits.reduce((a, b) => a + b, 0)} total\n`;
-    if (list.length) {
-      s += '|-  #) [# of hits] regular expression\n';
-      list.forEach((r, i) => { s += `|   ${i + 1}) [${hits[i]}] ${r}\n`; });
-      s += '`-\n';
-    }
+    // As fail2ban-regex without -v: only the expressions that matched, numbered as in the filter.
+    const matched = list.map((r, i) => `|  ${String(i + 1).padStart(2)}) [${hits[i]}] ${r}\n`).filter((_, i) => hits[i]);
+    if (matched.length) s += `|-  #) [# of hits] regular expression\n${matched.join('')}\`-\n`;
     return s;
   };
   return `
