@@ -387,26 +387,41 @@ class FilterEngine implements Filter {
       // A skipped line is empty: "" or, with the newline hint, "\n".
       const skip = this.skipComments, empty = hints.newline ? 1 : 0;
       const skipped = (raw: string) => skip && (raw.length === empty || raw.charCodeAt(0) === 35);
+      // Lines before `settled` are done. The guard may stop the loop anywhere, also between a
+      // line's work and i moving on, so lines are counted up to `settled`, after the guarded run.
       const from = i;
+      let settled = i, started = -1, lastFound: Failure[] = [];
       const done = runGuarded(() => {
         for (; i < end; i++) {
           const raw = lines[i];
-          if (skipped(raw)) continue;
+          if (skipped(raw)) { settled = i + 1; continue; }
+          started = i;
           const found = hints.newline ? this.processLine(raw.slice(0, -1), firstLineNo + i, this.uniFlags[i - base] === 1, raw)
             : this.processLine(raw, firstLineNo + i, this.uniFlags[i - base] === 1);
+          // No interrupt point between a return and these assignments: the line is done and its
+          // failures known together. Copying them may still be stopped (finished below).
+          settled = i + 1;
+          lastFound = found;
           for (let k = 0; k < found.length; k++) out.push(found[k]);
           const t = performance.now();
           this.budget.record(t - lineStart);
           lineStart = t;
         }
       }, this.budget.ms);
-      // Lines are counted here, up to the one in progress: when the guard stops a slow chunk,
-      // that line runs again from its start and must not count twice.
-      for (let k = from; k < i; k++) if (!skipped(lines[k])) this.st.lines++;
-      if (done || i >= end) continue;
-      if (performance.now() - lineStart < this.budget.ms / 2) continue; // the chunk as a whole was slow: resume at this line
+      for (let k = from; k < settled; k++) if (!skipped(lines[k])) this.st.lines++;
+      if (done) continue;
+      i = settled;
+      // The last line done may have been stopped while its failures were copied (their `line` is
+      // the line that completed them).
+      let copied = 0;
+      while (copied < out.length && copied < lastFound.length && out[out.length - 1 - copied].line === firstLineNo + i - 1) copied++;
+      for (let k = copied; k < lastFound.length; k++) out.push(lastFound[k]);
+      // Stopped between two lines, or the chunk as a whole was slow (the thread waited for a core,
+      // a collection ran), not this line: it runs again. The guard stops a line almost always
+      // inside its expressions, before it has changed any state.
+      if (started !== i || performance.now() - lineStart < this.budget.ms / 2) continue;
       this.abandon();
-      if (!skipped(lines[i])) this.st.lines++; // abandoned, but a line
+      this.st.lines++; // abandoned, but a line
       i++;
     }
     return out;
