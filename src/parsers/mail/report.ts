@@ -112,7 +112,9 @@ export class MailReport {
       }
       if (p.type === 'multipart/alternative') {
         const plain = p.children.find((c) => c.type === 'text/plain');
-        if (plain) return visit(plain, false);
+        if (plain && !stubOf(plain, p.children.find((c) => c.type === 'text/html'))) return visit(plain, false);
+        const html = p.children.find((c) => c.type === 'text/html');
+        if (html) return visit(html, false);
       }
       if (p.children.length > 0) { for (const c of p.children) visit(c, false); return; }
       if (p.type === 'text/plain' || p.type === 'text/x-log' || (p.type.startsWith('text/') && p.type !== 'text/html' && p.type !== 'text/rfc822-headers')) add(p.text());
@@ -124,6 +126,16 @@ export class MailReport {
     this.textCache = stripPgpArmor(out.join('\n'));
     return this.textCache;
   }
+}
+
+/**
+ * Whether a plain alternative only stands in for the HTML ("このメールはHTML形式です", "View this
+ * message in a browser"): short, and a small part of what the HTML says.
+ */
+function stubOf(plain: MimePart, html: MimePart | undefined): boolean {
+  if (!html) return false;
+  const text = plain.text().trim();
+  return text.length < 400 && text.length * 3 < htmlToText(html.text()).trim().length;
 }
 
 function headerText(p: MimePart | undefined): string {
@@ -153,6 +165,9 @@ export function htmlToText(html: string): string {
       const href = /\bhref\s*=\s*["']?([^"'\s>]+)/i.exec(html.slice(lt + 1, gt));
       out += href ? ` ${href[1]} ` : '';
     } else if (BLOCK_END.has(name)) out += '\n';
+    // Table cells end in a tab, so that a row reads as the columns of a plain-text table.
+    else if (name === '/td' || name === '/th') out += '\t';
+    else if (name === 'td' || name === 'th') continue;
     else if (!INLINE.has(name.charCodeAt(0) === 47 ? name.slice(1) : name)) out += ' ';
   }
   return out

@@ -6,23 +6,33 @@ interface Rule { type: string; identifier?: string; re: RegExp; weight?: number 
 
 // More specific kinds first: on a tie the earlier rule wins. Patterns are lower case: the text is
 // lower-cased once, which lets the regular expressions run without the slower case-folding mode.
-const RULES: Rule[] = [
-  { type: 'phishing', re: /phish|credential harvest|fake login|フィッシング|偽サイト|偽の(?:ログイン|サイト|ページ)|なりすましサイト|偽装サイト/y },
-  { type: 'copyright', re: /copyright|dmca|pirated|piracy|infring|著作権|著作物|送信防止措置|海賊版|無断(?:で)?(?:転載|公開|アップロード|使用|複製|掲載)|違法(?:に)?(?:アップロード|配信|公開|コピー)|権利侵害/y },
+const WRITTEN: Rule[] = [
+  { type: 'phishing', re: /phish|smishing|credential harvest|fake login|asks? (?:for|you for) (?:the |your |my )?(?:\w+ )?(?:password|credentials|card details|card number)|フィッシング|偽サイト|偽の(?:ログイン|サイト|ページ)|なりすましサイト|偽装サイト/y },
+  // A shop that takes the money and sends nothing (or fakes): fraud, not the brand's copyright.
+  { type: 'masquerade', re: /fake (?:online )?(?:shop|store)|fraudulent (?:online )?(?:shop|store)|scam (?:shop|store)|詐欺サイト|偽(?:の)?(?:ショッピング|通販)サイト|偽ショップ|詐欺ショップ|偽通販/y },
+  { type: 'copyright', re: /copyright|dmca|pirated|piracy|infring|著作権|著作物|海賊版|無断(?:で)?(?:転載|公開|アップロード|使用|複製|掲載)|違法(?:に)?(?:アップロード|配信|公開|コピー)/y },
+  // The provider liability law's procedures (takedown, sender disclosure) serve every right: most
+  // are copyright, but the right a request names (名誉権, プライバシー) outweighs them.
+  { type: 'copyright', re: /送信防止措置|権利侵害|発信者情報(?:の)?開示/y, weight: 0.25 },
   { type: 'copyright', identifier: 'trademark', re: /trademark|counterfeit|商標|偽ブランド|模倣品|偽物/y },
-  { type: 'harmful-speech', identifier: 'defamation', re: /defamat|harass|名誉(?:毀|棄)損|誹謗中傷|プライバシー侵害|削除依頼/y },
+  { type: 'harmful-speech', identifier: 'defamation', re: /defamat|harass|doxx|名誉(?:を)?(?:毀|棄)損|名誉権|誹謗中傷|プライバシー(?:の)?(?:侵害|権)|肖像権|削除依頼/y },
   { type: 'c2-server', re: /command[- ]and[- ]control|\bc2\b|\bc&c\b|botnet controller|c2サーバ|指令サーバ/y },
   { type: 'malware-distribution', re: /malware (?:hosting|distribution|download|attack|site|url)|distribut\w* malware|(?:hosting|serving|spreading) malware|malware (?:is|being) (?:hosted|served|distributed)|malicious (?:file|download|payload|software|content)|virus(?:es)? sites?|(?:マルウェア|ウイルス|ウィルス|不正プログラム|悪性ファイル)(?:の|が|を)?(?:配布|設置|ダウンロードさせ)/y },
   { type: 'application-compromise', identifier: 'defacement', re: /defac|web ?shell|compromised (?:web)?site|hacked (?:web)?site|injected (?:script|code)|改ざん|改竄|書き換えられ|不正なスクリプト|不審な外部スクリプト/y },
+  // A service open to the world that can be misused for reflection (what a CERT reports before
+  // any attack); an attack through it is ddos.
+  { type: 'ddos-amplifier', re: /open (?:dns )?resolvers?|open (?:memcached|ntp|ssdp|chargen|cldap|snmp|portmap)|オープンリゾルバ/y },
   { type: 'ddos', re: /\bd?dos\b|denial[- ]of[- ]service|flood|amplification|reflect\w* attack|dos攻撃|サービス妨害|反射型|踏み台/y },
   { type: 'ddos', re: /大量の(?:パケット|トラフィック)|(?:パケット|トラフィック)が大量/y, weight: 0.5 },
-  { type: 'brute-force', re: /brute[- ]?forc|failed password|authentication fail(?:ure|ed)|invalid user|login attempts?|password guessing|credential stuffing|guess\w* (?:the )?passwords?|dictionary attack|総当たり|総当り|ブルートフォース|パスワードリスト|リスト型攻撃|不正ログイン|ログイン試行|認証失敗|辞書攻撃/y },
+  { type: 'brute-force', re: /brute[- ]?forc|failed password|authentication fail(?:ure|ed)|invalid user|login attempts?|fail(?:ed)? (?:to )?(?:log ?in|sign ?in|logon)|log(?:in|on) fail|failed logins?|password guessing|credential stuffing|guess\w* (?:the )?passwords?|dictionary attack|総当たり|総当り|ブルートフォース|パスワードリスト|リスト型攻撃|不正ログイン|ログイン試行|認証失敗|辞書攻撃/y },
   { type: 'scanner', re: /port ?scan|scanning|\bscans?\b|probing|harvest(?:ing|er)|スキャン|ポートスキャン|探索行為/y },
   { type: 'exploit', re: /exploit|sql injection|\bsqli\b|\brce\b|remote code execution|脆弱性を(?:狙|悪用|突)|攻撃コード|インジェクション|directory traversal|path traversal|ディレクトリ(?:・)?トラバーサル|クロスサイトスクリプティング/y },
   { type: 'infected-system', re: /infected|\bbot\b|botnet|malware infection|sinkhole|感染|ボット/y },
   { type: 'spam', re: /\bspam|unsolicited|junk mail|bulk mail|迷惑メール|スパム|広告メール|大量送信|特定電子メール/y },
   { type: 'unauthorised-information-access', re: /unauthori[sz]ed access|不正アクセス/y, weight: 0.5 },
 ];
+// A space in a rule is any run of white space: words wrap at a line end ("password\nguessing").
+const RULES: Rule[] = WRITTEN.map((r) => ({ ...r, re: new RegExp(r.re.source.replace(/ /g, '\\s+'), 'y') }));
 
 // One scan of all rules still counting finds each place where one matches; only there are the
 // rules tried one by one (their expressions are sticky). The counts are those of one global scan
@@ -67,12 +77,23 @@ function ruleCounts(text: string, cap: number): number[] {
   return counts;
 }
 
+/**
+ * The text as the rules read it: lower case, half-width katakana (ﾌﾞﾙｰﾄﾌｫｰｽ, from old mailers
+ * and SJIS terminals) as full-width, and Japanese words wrapped at a line end joined again
+ * (Japanese wraps with no space between words).
+ */
+function wordsOf(text: string): string {
+  let t = text.toLowerCase();
+  if (/[\uff61-\uff9f]/.test(t)) t = t.replace(/[\uff61-\uff9f]+/g, (k) => k.normalize('NFKC'));
+  return t.replace(/([^\x00-\x7f])[ \t]*\r?\n[ \t]*(?=[^\x00-\x7f])/g, '$1');
+}
+
 /** The classification type and identifier with the most evidence; subject words count three times. */
 export function classifyText(subject: string, fullBody: string): { type: string; identifier?: string } | null {
   // What a report is about is said before the pasted logs; counts are capped anyway.
   const body = fullBody.length > 8000 ? fullBody.slice(0, 8000) : fullBody;
-  const inSubject = ruleCounts(subject.toLowerCase(), Infinity);
-  const inBody = ruleCounts(body.toLowerCase(), 4);
+  const inSubject = ruleCounts(wordsOf(subject), Infinity);
+  const inBody = ruleCounts(wordsOf(body), 4);
   let best: { rule: Rule; score: number } | null = null;
   RULES.forEach((rule, i) => {
     const score = (inSubject[i] * 3 + inBody[i]) * (rule.weight ?? 1);

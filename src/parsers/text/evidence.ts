@@ -51,16 +51,20 @@ const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-
 // Victim phrases come first in each pattern, so "攻撃対象" reads as a victim and "対象" as the subject.
 // Japanese particles (から, 宛て, に対して) follow their noun: they count only after a hit.
 // Dovecot logs the client as rip= and its own address as lip=.
-const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official|imitat\\w*|impersonat\\w*|mimic\\w*)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式|\\blip=';
+const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|dest_\\w+|dest=|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official|imitat\\w*|impersonat\\w*|mimic\\w*)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式|\\blip=';
 const SUBJECT_WORDS = '\\b(?:from|source|src=?|src_\\w+|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽|\\brip=';
 const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, 'gi');
 // A link the reporter gives for reading on (its advice, tools and forms) is never the subject.
-const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe)\b/gi;
+const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe|background|see also)\b|参考|ご?参照|詳しくは|詳細は/gi;
+// ... or after the link, as Japanese puts it ("（https://...）をご参照ください").
+const REFERENCE_AFTER = /^[\s)）」』]*(?:を|も|に)?(?:ご)?(?:参照|参考|覧)/;
+// A heading over links to read on ("参考：", "References:").
+const REFERENCE_HEADING = /^[\s■□●○◆◇▼▽★☆・*#【[(（]*(?:参考|参照|references?\b|see also|background\b|further reading)/i;
 const AFTER_CUE = new RegExp(`(?<v>${VICTIM_WORDS}|宛て|宛|に対して|に対する|への攻撃|へ|を装|を模|を騙|になりすま)|(?<s>${SUBJECT_WORDS}|から|より)`, 'i');
 
 /** `marked`: a field ("IP:") or a list heading names it, as structured reports name their subjects.
  * `placed`: scored by where it stands (a pasted header, whois, a signature), not by words. */
-interface Scored { ind: Indicator; score: number; heading?: number; marked: boolean; placed: boolean }
+interface Scored { ind: Indicator; score: number; heading?: number; marked: boolean; placed: boolean; elsewhere: boolean }
 
 export function findSubjects(text: string, opts: EvidenceOptions): SubjectResource[] {
   const norm = normaliseText(text);
@@ -96,6 +100,7 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
     const role = roles.of(ind.line);
     let heading: number | undefined;
     let marked = false;
+    let elsewhere = false;
     if (role === 'whois') score -= 10;
     else if (role === 'signature') score -= 5;
     else if (role === 'received') {
@@ -117,23 +122,28 @@ export function findSubjects(text: string, opts: EvidenceOptions): SubjectResour
       // words before the name are about it too.
       // "Please visit <link>" in the reporter's own words (not in a spam pasted below them).
       const link = ind.kind === 'url' && ind.line < pastedFrom;
-      let b = from > 0 && /^\s*[([（]\s*$/.test(line.slice(from, col)) ? before[k - 1] ?? 0 : beforeCue(line, col, from, tail, link);
+      // ... and so are the words before a list ("Your hosts (A, B and C)"), for each entry.
+      const between = from > 0 ? line.slice(from, col) : '';
+      let b = from > 0 && (/^\s*[([（]\s*$/.test(between) || LIST_SEPARATOR.test(between)) ? before[k - 1] ?? 0 : beforeCue(line, col, from, tail, link);
       // "Accepted publickey for admin from X" (sshd): a login that succeeded is the reporter's own,
       // unless the address also turns up in the failures (the score is the best evidence).
       if (b > 0 && ACCEPTED_LOGIN.test(line)) b = 0;
       before[k] = b;
-      const label = tail ? { score: 0 } : labelScore(norm, ind.line, col, from === 0, linesWithIndicators, headings);
-      const field = fieldScore(line, col);
+      const label = tail ? { score: 0 } : labelScore(norm, ind.line, col, from === 0 && isListEntry(line.slice(0, col)), linesWithIndicators, headings, link);
+      const field = fieldScore(line, col, b);
       heading = label.heading;
       marked = field > 0 || label.score > 0;
       // A heading counts when the hit's own line says nothing about it.
-      score += b + afterCue(line, col, ind.value.length, to) + field + (b ? 0 : label.score);
+      score += b + afterCue(line, col, ind.value.length, to, link) + field + (b ? 0 : label.score);
+      // "198.51.100.66 is not in your network", "(hosted elsewhere)", "こちらは貴社の管理ではない":
+      // the reporter says it is someone else's.
+      elsewhere = OTHER_PARTY.test(sentenceAfter(norm, ind.line, col + ind.value.length, to));
     }
-    scored.push({ ind, score, heading, marked, placed: role !== undefined });
+    scored.push({ ind, score, heading, marked, placed: role !== undefined, elsewhere });
   }
   let offset: number | undefined;
   const zoneless = () => (offset ??= opts.zoneless?.() ?? 0);
-  return select(scored, norm, opts).map(({ first: _f, line: _l, end: _e, lines, marked: _m, placed: _p, ...r }) => {
+  return select(scored, norm, opts).map(({ first: _f, line: _l, end: _e, lines, marked: _m, placed: _p, elsewhere: _o, ...r }) => {
     const time = firstTime(lines, norm, zoneless, opts.writtenAt);
     return time ? { ...r, time } : r;
   });
@@ -265,6 +275,8 @@ function receivedChain(norm: NormalisedText, roles: LineRoles, opts: EvidenceOpt
  */
 function beforeCue(line: string, col: number, from: number, tail: string, link: boolean): number {
   let before = line.slice(Math.max(from, col - 40), col);
+  // "A:51544 -> B:80" (IDS alerts), "IP A.51234 > B.22:" (tcpdump): B is where it went.
+  if (from > 0 && ARROW_BEFORE.test(before)) return -3;
   if (tail && /^[\s>|:：]*$/.test(before)) before = tail + ' ' + before;
   if (link && referenceLink(before)) return -4;
   const last = lastCue(before);
@@ -279,19 +291,41 @@ function lastCue(text: string): 'v' | 's' | undefined {
 }
 
 /** The first cue word right after the hit, within its sentence ("... (192.0.2.1). From our logs:" is no cue). */
-function afterCue(line: string, col: number, len: number, to: number): number {
+function afterCue(line: string, col: number, len: number, to: number, link: boolean): number {
   let after = line.slice(col + len, Math.min(to, col + len + 16));
+  if (link && REFERENCE_AFTER.test(after)) return -4;
+  // The source of an arrow ("A:51544 -> B:80").
+  if (to < Infinity && ARROW_AFTER.test(line.slice(col + len, to))) return 3;
   // ... and within its field of a key=value log ("rip=A, lip=B": lip= is about B).
   const end = /[。．]|[.!?](?:\s|$)|[\s,;][a-z_]+=/i.exec(after);
   if (end) after = after.slice(0, end.index);
   const first = AFTER_CUE.exec(after);
-  let score = first ? (first.groups!.v ? -3 : 2) : 0;
+  // "(192.0.2.55 and 192.0.2.56) from 198.51.100.171": a word just before the next hit is that one's.
+  const next = first && to <= col + len + 16 && !JA_PARTICLE.test(first[0]) && /^[\s"'(（[:：=]*$/.test(after.slice(first.index + first[0].length));
+  let score = first && !next ? (first.groups!.v ? -3 : 2) : 0;
   // Web server logs (common/combined, also with a vhost or the server's address in front): the
   // address followed by ident, user and [date] is the client.
   if (WEB_LOG_CLIENT.test(line.slice(col + len, col + len + 40))) score += 3;
   return score;
 }
 const WEB_LOG_CLIENT = /^ \S+ \S+ \[\d/;
+const OTHER_PARTY = /\bnot (?:in |on |part of |from )?your\b|\bnot yours\b|\belsewhere\b|\b(?:another|other) (?:provider|network|isp|host(?:er|ing))|reported (?:it |them )?(?:to (?:its|their) owners?|separately|to them)|管理(?:下)?では(?:ない|ありません|ございません)|管理外|(?:別|他)の(?:事業者|プロバイダ|会社)|他社|別途(?:連絡|報告|通報|ご連絡)/i;
+const ARROW_AFTER = /^(?:[:.]\d{1,5})?\s*-?>\s*$/;
+const ARROW_BEFORE = /\S\s+-?>\s*$|->\s*$/;
+const JA_PARTICLE = /^(?:から|より|宛て|宛|に対して|に対する|への攻撃|へ|を装|を模|を騙|になりすま)$/;
+const LIST_SEPARATOR = /^\s*(?:[,，、/]\s*(?:and |or )?|and |or |&\s|及び|および|と|や)\s*$/i;
+
+/**
+ * The words after a hit up to the next hit or the end of its sentence, 48 characters at most,
+ * read on into the next line when the sentence wraps there.
+ */
+function sentenceAfter(norm: NormalisedText, line: number, from: number, to: number): string {
+  const l = norm.line(line);
+  let after = l.slice(from, Math.min(to, from + 48));
+  if (to === Infinity && after.length < 48 && /\S/.test(after) && !/\S\s{2,}\S/.test(after) && line + 1 < norm.lineCount) after += ' ' + norm.line(line + 1).slice(0, 48 - after.length);
+  const end = /[。．]|[.!?](?:\s|$)/.exec(after);
+  return end ? after.slice(0, end.index) : after;
+}
 
 /**
  * The end of the line above when it is a sentence going on in this line (no full stop, colon or
@@ -322,7 +356,7 @@ function referenceLink(before: string): boolean {
  * ("src  dst  proto", "| Source | Destination |") is read at the hit's column, for every hit; a
  * whole line's cue only for the first hit of a line, read once (`cues`) for all the entries under it.
  */
-function labelScore(norm: NormalisedText, line: number, col: number, first: boolean, withIndicators: Set<number>, cues: Map<number, number>): { score: number; heading?: number } {
+function labelScore(norm: NormalisedText, line: number, col: number, first: boolean, withIndicators: Set<number>, cues: Map<number, number>, link: boolean): { score: number; heading?: number } {
   let blank = false;
   for (let i = line - 1; i >= 0 && i >= line - 8; i--) {
     const l = norm.line(i);
@@ -334,6 +368,7 @@ function labelScore(norm: NormalisedText, line: number, col: number, first: bool
     if (withIndicators.has(i) || TABLE_RULE.test(l)) continue;
     const cell = headingCell(l, norm.line(line), col);
     if (cell === undefined && !first) return { score: 0, heading: i };
+    if (cell === undefined && link && REFERENCE_HEADING.test(l)) return { score: -4, heading: i };
     let score = cell === undefined ? cues.get(i) : undefined;
     if (score === undefined) {
       const last = lastCue(cell ?? l);
@@ -349,11 +384,31 @@ function labelScore(norm: NormalisedText, line: number, col: number, first: bool
 const FIELD = /^[\s*•>|-]*([a-z][a-z '’/_-]{0,30}?)[ \t]*[:：][ \t]*$/i;
 const SUBJECT_FIELD = /^(?:(?:source|src|offending|reported|abusive|attacking|attacker|malicious|infected|compromised|phishing|malware|infringing|infringer'?s?|spamming|sending|your)[ /_-]?)*(?:ip|ipv4|ipv6|ip[ _-]?address|address|host|host ?name|domain|domain ?name|url|uri|link|site|web ?site|server|source|attacker)$/i;
 
-/** Points for a value given as a field that names the subject ("IP: 192.0.2.1"). */
-function fieldScore(line: string, col: number): number {
-  if (col > 60) return 0;
-  const m = FIELD.exec(line.slice(0, col));
-  return m && SUBJECT_FIELD.test(m[1].trim().replace(/\s+/g, ' ')) ? 3 : 0;
+// "【IPアドレス】", "掲載場所（URL）：", "送信元：": Japanese labels, in brackets or before a colon.
+const JA_FIELD = /(?:^|[\s>|*・■□●○◆◇])(?:【([^】]{1,24})】|([^\s:：【】]{1,24})[ \t]*[:：])[ \t]*$/;
+const JA_SUBJECT_FIELD = /URL|\bIP\b|IPアドレス|ホスト名?|ドメイン|送信元|攻撃元|発信元|接続元|所在|掲載場所|対象/i;
+
+/**
+ * Points for a value given as a field that names the subject ("IP: 192.0.2.1", "【URL】"),
+ * none when the label's own words make it the victim ("宛先IPアドレス：", "正規URL：").
+ */
+function fieldScore(line: string, col: number, words: number): number {
+  if (col > 60 || words < 0) return 0;
+  const prefix = line.slice(0, col);
+  const m = FIELD.exec(prefix);
+  if (m) return SUBJECT_FIELD.test(m[1].trim().replace(/\s+/g, ' ')) ? 3 : 0;
+  const ja = JA_FIELD.exec(prefix);
+  return ja && JA_SUBJECT_FIELD.test(ja[1] ?? ja[2]) ? 3 : 0;
+}
+
+/**
+ * Whether the words before a hit leave it a bare entry of a list, which a heading above speaks
+ * for: a bullet, a number, a date or time, a few letters of a log. A label ("【IPアドレス】",
+ * "Server IP:") or a sentence of its own says what the hit is instead.
+ */
+function isListEntry(prefix: string): boolean {
+  if (/(?:】|[:：])\s*$/.test(prefix) && /[^\d\s:：.\-/T]/.test(prefix)) return false;
+  return !/[a-z]{2,}(?: [a-z]{2,}){2}|[\u3040-\u30ff\u4e00-\u9fff]{6}/i.test(prefix);
 }
 
 /** The heading cell above column `col` of a table row, when `heading` has several cells. */
@@ -361,6 +416,11 @@ function headingCell(heading: string, row: string, col: number): string | undefi
   if (heading.includes('|') && row.includes('|')) {
     const cells = heading.split('|');
     return cells.length > 2 ? cells[row.slice(0, col).split('|').length - 1] ?? '' : undefined;
+  }
+  // A CSV export's header line ("timestamp,src_ip,src_port,dst_ip"), quoted or not.
+  if (CSV_HEADING.test(heading) && row.includes(',')) {
+    const cells = heading.split(',');
+    return cells[row.slice(0, col).split(',').length - 1] ?? '';
   }
   if (heading.includes('\t') && row.includes('\t')) {
     const cells = heading.trim().split(/\t+/);
@@ -377,6 +437,7 @@ function headingCell(heading: string, row: string, col: number): string | undefi
 }
 
 const TABLE_RULE = /^[\s|+:=-]+$/;
+const CSV_HEADING = /^\s*"?[\w .()-]{1,30}"?(?:,"?[\w .()-]{0,30}"?){2,}\s*$/;
 
 function width(s: string, end: number): number {
   let w = 0;
@@ -393,7 +454,7 @@ function urlResource(ind: Indicator): Partial<SubjectResource> {
  * A candidate while choosing: where it first stands, the lines of its first occurrences, and
  * whether any mention of it was scored by place.
  */
-type Resource = SubjectResource & { first: number; line: number; end: number; lines: number[]; marked: boolean; placed: boolean };
+type Resource = SubjectResource & { first: number; line: number; end: number; lines: number[]; marked: boolean; placed: boolean; elsewhere: boolean };
 
 /** Keeps the best-scored resources: the desk's own when the inventory knows any, else the positive ones. */
 function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): Resource[] {
@@ -404,7 +465,7 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
     if (v === undefined) { v = opts.isOurs(r); oursCache.set(r, v); }
     return v;
   };
-  for (const { ind, score, heading, marked, placed } of scored) {
+  for (const { ind, score, heading, marked, placed, elsewhere } of scored) {
     const key = ind.kind + ' ' + ind.value;
     const isOurs = ours(ind.kind === 'url' ? ind.host! : ind.value);
     if (ind.kind === 'fqdn' && !isOurs && !ind.defanged) continue; // a bare name is too weak without the inventory
@@ -415,11 +476,12 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
       prev.defanged ||= ind.defanged;
       prev.marked ||= marked;
       prev.placed ||= placed;
+      prev.elsewhere ||= elsewhere;
       if (prev.lines[prev.lines.length - 1] !== ind.line) prev.lines.push(ind.line);
       continue;
     }
     const r = {
-      ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length, lines: [ind.line], marked, placed,
+      ours: isOurs, defanged: ind.defanged, score, first: ind.index, line: ind.line, end: ind.index + ind.value.length, lines: [ind.line], marked, placed, elsewhere,
       ...(heading !== undefined ? listHeading(norm.line(heading)) : {}),
       ...(ind.kind === 'ip' ? { ip: ind.value } : ind.kind === 'url' ? urlResource(ind) : { fqdn: ind.value }),
       ...(ind.port ? { port: ind.port } : {}),
@@ -444,10 +506,15 @@ function select(scored: Scored[], norm: NormalisedText, opts: EvidenceOptions): 
     if (urls.length > 0) chosen = pairUrlsWithAddresses([...chosen, ...urls], norm).filter((r) => r.ours);
   } else {
     chosen = candidates.filter((r) => r.score > 0);
+    // What the reporter says is someone else's goes to them; it is the subject only when nothing else is.
+    if (chosen.some((r) => !r.elsewhere)) chosen = chosen.filter((r) => !r.elsewhere);
     // A report that lists its subjects by field or under a heading ("IP: ...", "IPs Engaged In
     // ...:") also links to the reporter's advice, tools and company: a link no word marks is none.
     if (chosen.some((r) => r.marked)) chosen = chosen.filter((r) => r.score >= 2 || !r.url || r.ip !== undefined);
-    if (chosen.length === 0) chosen = candidates.filter((r) => r.score === 0 && (r.ip !== undefined || r.url !== undefined));
+    if (chosen.length === 0) {
+      chosen = candidates.filter((r) => r.score === 0 && (r.ip !== undefined || r.url !== undefined));
+      if (chosen.some((r) => !r.elsewhere)) chosen = chosen.filter((r) => !r.elsewhere);
+    }
     else if (chosen.some((r) => r.url && !r.ip)) {
       // "URL: hxxp://...\nIP: 192.0.2.1": the address under a reported URL is where it is hosted,
       // even with no word of its own; an unpaired one stays out.
@@ -502,7 +569,8 @@ function pairUrlsWithAddresses(chosen: Resource[], norm: NormalisedText, spare: 
     }
     for (const l of u.lines) {
       if (u.ip || !/[|\t]/.test(norm.line(l))) continue;
-      const row = [...chosen, ...spare].filter((a) => a.ip && !a.url && !drop.has(a) && a.lines.includes(l));
+      // Several rows may name one host: the address in each URL's row is its own, taken or not.
+      const row = [...chosen, ...spare].filter((a) => a.ip && !a.url && a.lines.includes(l));
       if (row.length === 1) pair(u, row[0]);
     }
   }

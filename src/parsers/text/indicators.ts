@@ -189,12 +189,32 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
         add(ind, e);
         continue;
       }
+      // tcpdump writes the port after a fifth dot: "IP 192.0.2.1.51234 > 192.0.2.2.22: Flags [S]".
+      const port = TCPDUMP_PORT.exec(text.slice(s, e));
+      if (port && /(?:\bIP6?|>) $/.test(text.slice(s - 4, s)) && /^(?: > |:)/.test(text.slice(e, e + 3))) {
+        const v4 = parseIPv4(port[1]);
+        if (v4 >= 0 && Number(port[2]) <= 65535) {
+          add({ kind: 'ip', value: port[1], port: Number(port[2]), index: s, line: 0, defanged: false }, s + port[1].length);
+          continue;
+        }
+      }
       // Dotted digits that are no address (an octet over 255, a leading zero) are nothing.
       if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(text.slice(s, e))) continue;
     }
     const token = text.slice(s, e);
     const name = token.toLowerCase();
     if (!LABEL.test(name) || NOT_TLD.has(name.slice(name.lastIndexOf('.') + 1))) continue;
+    // "secure-verify[.]example/login.php": a host name with a path is a link written without its
+    // scheme (not a file path: nothing but a space or bracket stands before it).
+    if (after === 47 && isPathStart(text.charCodeAt(e + 1)) && (s === 0 || /[\s(（「"'<[:：]/.test(text[s - 1]))) {
+      const raw = trimUrl(PATH.exec(text.slice(e, e + 2048))![0]);
+      const u = parseUrl(`http://${token}${raw}`);
+      if (u) {
+        urlSpans.push([s, e + raw.length]);
+        add({ kind: 'url', value: u.url, host: u.host, port: u.port, index: s, line: 0, defanged: false }, e + raw.length);
+        continue;
+      }
+    }
     add({ kind: 'fqdn', value: name, host: name, index: s, line: 0, defanged: false }, e);
   }
 
@@ -227,6 +247,10 @@ export function extractIndicators(t: NormalisedText): Indicator[] {
   }
   return out.sort((a, b) => a.index - b.index);
 }
+
+const TCPDUMP_PORT = /^(\d{1,3}(?:\.\d{1,3}){3})\.(\d{1,5})$/;
+const PATH = /^\/[^\s<>"'`{}|\\^\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]*/;
+const isPathStart = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 126 || c === 63 || c === 95 || c === 45 || Number.isNaN(c) || c === 32 || c === 10 || c === 13;
 
 /** How many digits (up to max) start at i, or max + 1 when more follow: "/24" yes, "/245" no. */
 function digitsAt(text: string, i: number, max: number): number {
