@@ -125,6 +125,7 @@ test('a labelled line is read by its label and a sentence by its own words, not 
   // "被害防止" two lines up is no heading of the labelled address, which is where the URL is hosted.
   const labelled = findSubjects('確認いたしました。お客様被害防止のため、至急の閉鎖をお願い申し上げます。\n\n【URL】hxxps://phish[.]example/ib/\n【IPアドレス】198.51.100.124\n', { isOurs: () => false });
   assert.deepEqual(labelled.map((s) => [s.url, s.ip]), [['https://phish.example/ib/', '198.51.100.124']]);
+  assert.deepEqual(ips('フィッシングサイトの報告です。\n【偽装対象】https://www.bank.example/ib/\n【URL】https://bank-ib.example/logon/\n'), ['https://bank-ib.example/logon/']);
   // "当該" in the line above does not make the company's link in a sentence a subject.
   const sentence = '２．掲載された情報\n　　掲載場所（URL）：https://board.example/read.cgi/45\n\n６．証拠\n　　甲第１号証　当該ページの画面印刷\n\nなお、請求者の会社概要は同社ウェブサイト（https://www.requester.example/company/）をご参照ください。\n';
   assert.deepEqual(ips(sentence), ['https://board.example/read.cgi/45']);
@@ -154,7 +155,9 @@ test('what the reporter says is someone else\'s is left to them when the report 
   assert.deepEqual(ips('Attacks from 198.51.100.230 on our honeypot. We also saw the same from 203.0.113.240, which we reported to its owner separately.'), ['198.51.100.230']);
   assert.deepEqual(ips('貴社の 2001:db8:1234:20::80 からスキャンされています。\nなお、同様のスキャンは 203.0.113.210 からも観測されていますが、\nこちらは貴社の管理ではないため別途連絡しております。\n'), ['2001:db8:1234:20::80']);
   // Alone, it is still what the report is about.
-  assert.deepEqual(ips('A phishing page runs at hxxps://shop-x[.]example/login elsewhere.'), ['https://shop-x.example/login']);
+  assert.deepEqual(ips('A phishing page is hosted at hxxps://shop-x[.]example/login on another provider\'s network.'), ['https://shop-x.example/login']);
+  // What else it did says nothing about whose it is.
+  assert.deepEqual(ips('Attacks from 198.51.100.5 and 198.51.100.6, which also attack other networks.'), ['198.51.100.5', '198.51.100.6']);
 });
 
 test('a host name written with a path is a link without its scheme', () => {

@@ -51,11 +51,11 @@ const SENDER_HEADER = /^\s*(?:x-originating-ip|x-sender-ip|x-originating-host|x-
 // Victim phrases come first in each pattern, so "攻撃対象" reads as a victim and "対象" as the subject.
 // Japanese particles (から, 宛て, に対して) follow their noun: they count only after a hit.
 // Dovecot logs the client as rip= and its own address as lip=.
-const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|dest_\\w+|dest=|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official|imitat\\w*|impersonat\\w*|mimic\\w*)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|正規|本物|公式|\\blip=';
+const VICTIM_WORDS = '\\b(?:our|my|we|us|victims?|target(?:ed|ing)?|destination|dst=?|dst_\\w+|dest_\\w+|dest=|against|protected|honeypots?|sensors?|towards|original|legitimate|genuine|official|imitat\\w*|impersonat\\w*|mimic\\w*)\\b|弊社|当社|弊行|当行|弊学|当方|弊所|弊団体|弊グループ|私の|宛先|被害|攻撃先|攻撃対象|偽装対象|なりすまし対象|正規|本物|公式|\\blip=';
 const SUBJECT_WORDS = '\\b(?:from|source|src=?|src_\\w+|originat\\w*|offending|abusive|malicious|compromised|infected|hosted|hosting|located|resolv\\w*|points? to|your|spamvertis\\w*|senders?|sending|rhost=|client|attack(?:er|ing)|culprit|phishing|spammer)\\b|貴社|御社|貴殿|送信元|発信元|攻撃元|接続元|アクセス元|対象|問題の|当該|該当|所在|設置|稼働|悪性|不正な|フィッシング|偽|\\brip=';
 const BEFORE_CUES = new RegExp(`(?<v>${VICTIM_WORDS})|(?<s>${SUBJECT_WORDS})`, 'gi');
 // A link the reporter gives for reading on (its advice, tools and forms) is never the subject.
-const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe|background|see also)\b|参考|ご?参照|詳しくは|詳細は/gi;
+const REFERENCE = /\b(?:visit|go to|refer to|more (?:information|details|info)|further (?:information|details)|can be found|read more|unsubscribe|background|see also)\b|参考|ご?参照/gi;
 // ... or after the link, as Japanese puts it ("（https://...）をご参照ください").
 const REFERENCE_AFTER = /^[\s)）」』]*(?:を|も|に)?(?:ご)?(?:参照|参考|覧)/;
 // A heading over links to read on ("参考：", "References:").
@@ -309,7 +309,8 @@ function afterCue(line: string, col: number, len: number, to: number, link: bool
   return score;
 }
 const WEB_LOG_CLIENT = /^ \S+ \S+ \[\d/;
-const OTHER_PARTY = /\bnot (?:in |on |part of |from )?your\b|\bnot yours\b|\belsewhere\b|\b(?:another|other) (?:provider|network|isp|host(?:er|ing))|reported (?:it |them )?(?:to (?:its|their) owners?|separately|to them)|管理(?:下)?では(?:ない|ありません|ございません)|管理外|(?:別|他)の(?:事業者|プロバイダ|会社)|他社|別途(?:連絡|報告|通報|ご連絡)/i;
+// Words about whose it is, not about what else it did ("also attacks other networks" is no owner).
+const OTHER_PARTY = /\bnot (?:in |on |part of |from )?your\b|\bnot yours\b|\b(?:hosted|located|is|runs?) elsewhere\b|\b(?:on|at|in|by) (?:another|other|a different) (?:provider|network|isp|host(?:er|ing))|reported (?:it |them )?(?:to (?:its|their) owners?|separately|to them)|管理(?:下)?では(?:ない|ありません|ございません)|管理外|(?:別|他)の(?:事業者|プロバイダ)(?:様)?(?:へ|に)(?:連絡|報告|通報|ご連絡)|別途(?:連絡|報告|通報|ご連絡)/i;
 const ARROW_AFTER = /^(?:[:.]\d{1,5})?\s*-?>\s*$/;
 const ARROW_BEFORE = /\S\s+-?>\s*$|->\s*$/;
 const JA_PARTICLE = /^(?:から|より|宛て|宛|に対して|に対する|への攻撃|へ|を装|を模|を騙|になりすま)$/;
@@ -386,7 +387,7 @@ const SUBJECT_FIELD = /^(?:(?:source|src|offending|reported|abusive|attacking|at
 
 // "【IPアドレス】", "掲載場所（URL）：", "送信元：": Japanese labels, in brackets or before a colon.
 const JA_FIELD = /(?:^|[\s>|*・■□●○◆◇])(?:【([^】]{1,24})】|([^\s:：【】]{1,24})[ \t]*[:：])[ \t]*$/;
-const JA_SUBJECT_FIELD = /URL|\bIP\b|IPアドレス|ホスト名?|ドメイン|送信元|攻撃元|発信元|接続元|所在|掲載場所|対象/i;
+const JA_SUBJECT_FIELD = /URL|\bIP\b|IPアドレス|ホスト名?|ドメイン|送信元|攻撃元|発信元|接続元|所在|掲載場所/i;
 
 /**
  * Points for a value given as a field that names the subject ("IP: 192.0.2.1", "【URL】"),
