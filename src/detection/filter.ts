@@ -408,7 +408,8 @@ class FilterEngine implements Filter {
           lineStart = t;
         }
       }, this.budget.ms);
-      for (let k = from; k < settled; k++) if (!skipped(lines[k])) this.st.lines++;
+      if (!skip) this.st.lines += settled - from;
+      else for (let k = from; k < settled; k++) if (!skipped(lines[k])) this.st.lines++;
       if (done) continue;
       i = settled;
       // The last line done may have been stopped while its failures were copied (their `line` is
